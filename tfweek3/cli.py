@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tfweek3 import cli_demo, cli_tune
+from tfweek3 import cli_demo
 
-COMMAND_MODULES = [cli_demo, cli_tune]
+COMMAND_MODULES = [cli_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
