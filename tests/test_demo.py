@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -55,3 +56,12 @@ def test_python_dash_m_runs_the_same_command():
     proc = subprocess.run([sys.executable, "-m", "tfweek3", "no-such-command"],
                           capture_output=True, text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "tfweek3"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([str(script), "demo"], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "hardmax = [1. 0. 0. 0.]" in proc.stdout
