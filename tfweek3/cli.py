@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tfweek3 import cli_demo
+from tfweek3 import cli_demo, cli_train
 
-COMMAND_MODULES = [cli_demo]
+COMMAND_MODULES = [cli_demo, cli_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

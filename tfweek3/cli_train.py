@@ -1,0 +1,229 @@
+"""`tfweek3 train`: train the course network and write its curves, metrics and checkpoints.
+
+    tfweek3 train                                   # digits, 25-12 hidden units, ManualBatchNorm, Adam
+    tfweek3 train --dataset signs:~/course/datasets --epochs 100 --learning-rate 0.0001
+    tfweek3 train --out runs/a --resume             # go on from the last checkpoint in runs/a
+
+The output folder gets history.json (one list per metric, one entry per epoch),
+metrics.json (final loss and accuracy on train, validation and test, measured
+with training=False), learning_curves.png, TensorBoard logs in logs/ and one
+checkpoint per epoch in checkpoints/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+BATCH_NORMS = ("manual", "keras", "none")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train the course network (LINEAR -> BN -> RELU ..., softmax) with the GradientTape loop",
+        description="Trains LINEAR -> BN -> RELU for each hidden layer, then softmax, with "
+        "tfweek3.train (a tf.GradientTape loop compiled with tf.function), and writes "
+        "history.json, metrics.json, learning_curves.png, TensorBoard logs (logs/) and one "
+        "checkpoint per epoch (checkpoints/) into --out.",
+    )
+    parser.add_argument("--dataset", type=_dataset_spec, default="digits",
+                        help="digits (scikit-learn's 8x8 digits, no download), signs:FOLDER "
+                        "(train_signs.h5 and test_signs.h5 of the course) or npz:FILE (x_train, "
+                        "y_train, x_test, y_test) (default: digits)")
+    parser.add_argument("--hidden", type=_hidden_units, default=(25, 12),
+                        help="hidden units per layer, comma-separated; 'none' for softmax "
+                        "regression (default: 25,12)")
+    parser.add_argument("--batch-norm", choices=BATCH_NORMS, default="manual",
+                        help="batch norm of the hidden layers: manual (ManualBatchNorm), keras "
+                        "(keras.layers.BatchNormalization) or none (default: manual)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                        help="sgd, momentum (beta), rmsprop (rho = beta) or adam (beta_1 = beta) "
+                        "(default: adam)")
+    parser.add_argument("--learning-rate", type=_positive_float, default=1e-3,
+                        help="the learning rate alpha (default: 0.001); with --resume it replaces "
+                        "the checkpointed one")
+    parser.add_argument("--beta", type=_beta, default=0.9,
+                        help="momentum / RMSprop / Adam averaging weight beta in [0, 1) "
+                        "(default: 0.9)")
+    parser.add_argument("--batch-size", type=_positive_int, default=32,
+                        help="mini-batch size (default: 32)")
+    parser.add_argument("--epochs", type=_positive_int, default=50,
+                        help="total number of epochs, resumed ones included (default: 50)")
+    parser.add_argument("--patience", type=_non_negative_int, default=None,
+                        help="stop when validation accuracy has not improved for this many "
+                        "epochs (default: no early stopping)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights, the validation split and the "
+                        "mini-batch order (default: 0)")
+    parser.add_argument("--validation-fraction", type=_fraction, default=0.2,
+                        help="share of the training examples held out for validation, "
+                        "stratified (default: 0.2)")
+    parser.add_argument("--out", default=os.path.join("runs", "train"), metavar="FOLDER",
+                        help="output folder (default: runs/train)")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the last checkpoint in FOLDER/checkpoints (the same "
+                        "data order; a fresh start if there is none)")
+    parser.add_argument("--jit-compile", action="store_true",
+                        help="compile the training step with XLA")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    from tfweek3.data import DataError, load_dataset
+    from tfweek3.network import build_network
+    from tfweek3.training import DivergedError, evaluate, train
+
+    try:
+        data = load_dataset(args.dataset, validation_fraction=args.validation_fraction,
+                            seed=args.seed)
+    except DataError as error:
+        return _error(str(error))
+
+    keras.utils.set_random_seed(args.seed)
+    model = build_network(data.input_dim, data.num_classes, hidden_units=args.hidden,
+                          batch_norm=args.batch_norm)
+    os.makedirs(args.out, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        result = train(
+            model, data, epochs=args.epochs, batch_size=args.batch_size,
+            optimizer=args.optimizer, learning_rate=args.learning_rate, beta=args.beta,
+            seed=args.seed, patience=args.patience,
+            checkpoint_dir=os.path.join(args.out, "checkpoints"), resume=args.resume,
+            log_dir=os.path.join(args.out, "logs"), jit_compile=args.jit_compile,
+            verbose=0 if args.quiet else 1,
+        )
+    except DivergedError as error:
+        _write_history(args.out, error.history)
+        return _error(str(error), status=1)
+    seconds = time.perf_counter() - start
+
+    metrics = {"dataset": data.name, "epochs_run": result.epochs_run,
+               "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
+    for split, x, y in (("train", data.x_train, data.y_train), ("val", data.x_val, data.y_val),
+                        ("test", data.x_test, data.y_test)):
+        scores = evaluate(model, x, y)
+        metrics[f"{split}_loss"] = scores["loss"]
+        metrics[f"{split}_accuracy"] = scores["accuracy"]
+    metrics["seconds"] = seconds
+    _write_history(args.out, result.history)
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    print(f"{result.epochs_run} epochs on {data.name} in {seconds:.1f} s: test accuracy "
+          f"{metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}; "
+          f"outputs in {args.out}")
+    return 0
+
+
+def plot_learning_curves(history: dict[str, list[float]], path: str) -> None:
+    """Cost and accuracy per epoch, train beside validation, saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = range(1, len(history["loss"]) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, title in ((ax_loss, "loss", "cost J"), (ax_acc, "accuracy", "accuracy")):
+        ax.plot(epochs, history[key], label="train")
+        ax.plot(epochs, history[f"val_{key}"], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _write_history(out: str, history: dict[str, list[float]]) -> None:
+    with open(os.path.join(out, "history.json"), "w") as f:
+        json.dump(history, f, indent=2)
+    if history.get("loss"):
+        plot_learning_curves(history, os.path.join(out, "learning_curves.png"))
+
+
+def _error(message: str, status: int = 2) -> int:
+    print(f"tfweek3 train: error: {message}", file=sys.stderr)
+    return status
+
+
+# --- argparse types: a bad value is an argparse error (exit status 2) naming the flag ---
+
+
+def _dataset_spec(text: str) -> str:
+    kind, _, location = text.partition(":")
+    if (kind == "digits" and not location) or (kind in ("signs", "npz") and location):
+        return text
+    raise argparse.ArgumentTypeError(f"expected digits, signs:FOLDER or npz:FILE; got {text!r}")
+
+
+def _hidden_units(text: str) -> tuple[int, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        units = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        units = ()
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, like 25,12 (or none); got {text!r}"
+        )
+    return units
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+
+
+def _positive_float(text: str) -> float:
+    value = _float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
+    return value
+
+
+def _beta(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1; got {text!r}")
+    return value

@@ -1,0 +1,297 @@
+"""The data sets of the week, ready for a softmax classifier, and their mini-batches.
+
+Three sources, named by a spec string:
+
+    "digits"          scikit-learn's handwritten digits (8x8 images, 10 classes,
+                      1797 examples). It ships inside scikit-learn: no download.
+    "signs:FOLDER"    the course's SIGNS files, FOLDER/train_signs.h5 and
+                      FOLDER/test_signs.h5 (keys train_set_x, train_set_y,
+                      test_set_x, test_set_y, list_classes; 64x64x3 uint8 images,
+                      labels 0 to 5).
+    "npz:FILE"        any NumPy .npz file with x_train, y_train, x_test, y_test
+                      (and optionally class_names).
+
+Every source ends up the same way: each image flattened to a row of pixels scaled
+to [0, 1], labels one-hot (y_j = 1 for the true class j, the form the loss
+L = -sum_j y_j log y_hat_j expects), and a stratified validation split taken from
+the training examples with a seed. Bad input raises `DataError`, whose message
+names the file and the key.
+
+`make_batches` turns arrays into a tf.data pipeline of mini-batches: shuffle
+each epoch, batch, prefetch. The order of epoch e is a permutation drawn from
+the pair (seed, e) alone, so a run resumed at epoch e sees exactly the
+mini-batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+# digits has no test split of its own: a fixed 20% of it is held out, with a fixed
+# seed, so that the test set is the same whatever seed a run uses.
+DIGITS_TEST_FRACTION = 0.2
+DIGITS_TEST_SEED = 0
+
+
+class DataError(ValueError):
+    """A data file that cannot be used: missing, missing a key, or inconsistent."""
+
+
+@dataclass
+class Dataset:
+    """Train, validation and test splits: x (m, n_x) float32 in [0, 1], y (m, C) one-hot float32."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    class_names: list[str]
+    name: str
+
+    @property
+    def input_dim(self) -> int:
+        """n_x, the number of input features (pixels) of one example."""
+        return int(self.x_train.shape[1])
+
+
+def load_dataset(spec: str = "digits", validation_fraction: float = 0.2, seed: int = 0) -> Dataset:
+    """Load the data set named by `spec` ("digits", "signs:FOLDER" or "npz:FILE").
+
+    `validation_fraction` of the training examples (stratified: each class keeps
+    its share) become the validation set; `seed` chooses which ones.
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(
+            f"validation_fraction must be between 0 and 1 (exclusive); got {validation_fraction}"
+        )
+    kind, _, location = spec.partition(":")
+    if kind == "digits" and not location:
+        x_train, y_train, x_test, y_test, class_names = _read_digits()
+    elif kind == "signs" and location:
+        x_train, y_train, x_test, y_test, class_names = _read_signs(location)
+    elif kind == "npz" and location:
+        x_train, y_train, x_test, y_test, class_names = _read_npz(location)
+    else:
+        raise ValueError(
+            f"dataset must be 'digits', 'signs:FOLDER' or 'npz:FILE'; got {spec!r}"
+        )
+
+    train_idx, val_idx = _stratified_split(y_train, validation_fraction, seed, spec)
+    num_classes = len(class_names)
+    return Dataset(
+        x_train=x_train[train_idx],
+        y_train=one_hot(y_train[train_idx], num_classes),
+        x_val=x_train[val_idx],
+        y_val=one_hot(y_train[val_idx], num_classes),
+        x_test=x_test,
+        y_test=one_hot(y_test, num_classes),
+        num_classes=num_classes,
+        class_names=class_names,
+        name=spec,
+    )
+
+
+def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Integer labels (m,) -> one-hot rows (m, C) of float32: row i has a 1 in column labels[i]."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
+
+
+def make_batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, epochs: int = 1, first_epoch: int = 0
+):
+    """Mini-batches of (x, y) as a tf.data pipeline: shuffle each epoch, batch, prefetch.
+
+    The pipeline runs through epochs first_epoch, first_epoch + 1, ... (`epochs`
+    of them), back to back. Epoch e is the m examples in the order of the
+    permutation drawn from (seed, e) alone, cut into ceil(m / batch_size)
+    mini-batches (the last one has the leftover examples): a new order every
+    epoch, the same orders for the same seed, and a run resumed at epoch e
+    gets exactly the batches an uninterrupted run would have.
+    """
+    import tensorflow as tf
+
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    if int(epochs) != epochs or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}")
+    x = tf.convert_to_tensor(x)
+    y = tf.convert_to_tensor(y)
+    m = tf.shape(x, out_type=tf.int64)[0]
+    seed = tf.cast(seed, tf.int64)
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(m), seed=tf.stack([seed, epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size))
+
+    return (
+        tf.data.Dataset.range(first_epoch, first_epoch + epochs)
+        .flat_map(one_epoch)
+        .map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+# --- readers: each returns x_train, y_train (int labels), x_test, y_test, class_names ---
+
+
+def _read_digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)  # pixel values are 0..16
+    y = digits.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=DIGITS_TEST_SEED
+    )
+    return x_train, y_train, x_test, y_test, [str(c) for c in digits.target_names]
+
+
+def _read_signs(folder: str):
+    import h5py
+
+    arrays = {}
+    for filename, keys in (
+        ("train_signs.h5", ("train_set_x", "train_set_y", "list_classes")),
+        ("test_signs.h5", ("test_set_x", "test_set_y")),
+    ):
+        path = os.path.join(folder, filename)
+        if not os.path.isfile(path):
+            raise DataError(f"{path}: file not found (a SIGNS folder has {filename})")
+        try:
+            with h5py.File(path, "r") as f:
+                for key in keys:
+                    if key not in f:
+                        raise DataError(f"{path}: missing key {key!r} (found {sorted(f.keys())})")
+                    arrays[key] = (np.asarray(f[key][()]), path)
+        except OSError as error:
+            raise DataError(f"{path}: not a readable HDF5 file ({error})") from None
+
+    classes = arrays["list_classes"][0].reshape(-1)
+    class_names = [c.decode() if isinstance(c, bytes) else str(c) for c in classes]
+    x_train = _images(*arrays["train_set_x"], "train_set_x")
+    x_test = _images(*arrays["test_set_x"], "test_set_x")
+    y_train = _labels(*arrays["train_set_y"], "train_set_y", len(class_names))
+    y_test = _labels(*arrays["test_set_y"], "test_set_y", len(class_names))
+    _check_lengths(x_train, y_train, arrays["train_set_y"][1], "train_set_x", "train_set_y")
+    _check_lengths(x_test, y_test, arrays["test_set_y"][1], "test_set_x", "test_set_y")
+    return x_train, y_train, x_test, y_test, class_names
+
+
+def _read_npz(path: str):
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {key: f[key] for key in f.files}
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: not a readable .npz file ({error})") from None
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        if key not in arrays:
+            raise DataError(f"{path}: missing key {key!r} (found {sorted(arrays)})")
+
+    if "class_names" in arrays:
+        class_names = [str(c) for c in arrays["class_names"].reshape(-1)]
+    else:
+        # Without names, the classes are 0 .. the largest label seen.
+        labels = np.concatenate([arrays["y_train"].reshape(-1), arrays["y_test"].reshape(-1)])
+        largest = int(labels.max()) if labels.size and np.all(np.isfinite(labels)) else 0
+        class_names = [str(c) for c in range(max(largest, 0) + 1)]
+    if len(class_names) < 2:
+        raise DataError(f"{path}: needs at least 2 classes; found {len(class_names)}")
+
+    train_max = arrays["x_train"].max() if arrays["x_train"].size else 0
+    x_train = _images(arrays["x_train"], path, "x_train", scale_max=train_max)
+    x_test = _images(arrays["x_test"], path, "x_test", scale_max=train_max)
+    y_train = _labels(arrays["y_train"], path, "y_train", len(class_names))
+    y_test = _labels(arrays["y_test"], path, "y_test", len(class_names))
+    _check_lengths(x_train, y_train, path, "x_train", "y_train")
+    _check_lengths(x_test, y_test, path, "x_test", "y_test")
+    if x_train.shape[1] != x_test.shape[1]:
+        raise DataError(
+            f"{path}: x_train and x_test have different sizes per example "
+            f"({x_train.shape[1]} and {x_test.shape[1]} values)"
+        )
+    return x_train, y_train, x_test, y_test, class_names
+
+
+def _images(x: np.ndarray, path: str, key: str, scale_max=None) -> np.ndarray:
+    """Flatten each example to one row and scale to [0, 1] (float32).
+
+    Integer pixels are divided by 255 (uint8) or by the largest training value;
+    floats already in [0, 1] are kept, other floats are divided by the largest
+    training value.
+    """
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise DataError(f"{path}: key {key!r} must hold at least one example; got shape {x.shape}")
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"{path}: key {key!r} must hold numbers; got dtype {x.dtype}")
+    x = x.reshape(x.shape[0], -1)
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"{path}: key {key!r} holds NaN or infinite values")
+    if x.dtype == np.uint8:
+        scale = 255.0
+    elif np.issubdtype(x.dtype, np.floating) and x.min() >= 0 and x.max() <= 1:
+        scale = 1.0
+    else:
+        scale = float(scale_max) if scale_max is not None and scale_max > 0 else 1.0
+    if x.min() < 0:
+        raise DataError(f"{path}: key {key!r} holds negative pixel values")
+    return np.clip(x.astype(np.float32) / np.float32(scale), 0.0, 1.0)
+
+
+def _labels(y: np.ndarray, path: str, key: str, num_classes: int) -> np.ndarray:
+    """Integer labels as a vector (m,); the course stores them as (m,) or (1, m)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and 1 in y.shape:
+        y = y.reshape(-1)
+    if y.ndim != 1:
+        raise DataError(f"{path}: key {key!r} must be a vector of labels; got shape {y.shape}")
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise DataError(f"{path}: key {key!r} must hold integer labels; got dtype {y.dtype}")
+    if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y) & (y == np.round(y))):
+        raise DataError(f"{path}: key {key!r} must hold integer labels; found non-integers")
+    bad = (y < 0) | (y >= num_classes)
+    if np.any(bad):
+        raise DataError(
+            f"{path}: key {key!r} has labels outside [0, {num_classes}): "
+            f"{sorted(set(y[bad].tolist()))[:5]}"
+        )
+    return y.astype(np.int64)
+
+
+def _check_lengths(x: np.ndarray, y: np.ndarray, path: str, x_key: str, y_key: str) -> None:
+    if len(x) != len(y):
+        raise DataError(
+            f"{path}: keys {x_key!r} and {y_key!r} have different lengths ({len(x)} and {len(y)})"
+        )
+
+
+def _stratified_split(
+    y: np.ndarray, fraction: float, seed: int, source: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and validation examples; each class keeps its share in both."""
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(y))
+    counts = np.bincount(y)
+    # Stratifying needs 2 examples of each class present and a split with room for each class.
+    stratify = y if counts[counts > 0].min() >= 2 else None
+    n_val = int(np.ceil(fraction * len(y)))
+    n_classes = int(np.count_nonzero(counts))
+    if stratify is not None and (n_val < n_classes or len(y) - n_val < n_classes):
+        stratify = None
+    if n_val >= len(y):
+        raise DataError(
+            f"{source}: too few training examples ({len(y)}) for a validation split of {fraction}"
+        )
+    train_idx, val_idx = train_test_split(
+        indices, test_size=n_val, stratify=stratify, random_state=seed
+    )
+    return np.sort(train_idx), np.sort(val_idx)
