@@ -4,9 +4,23 @@
     from tfweek3 import load_dataset, build_network, train
 """
 
+from tfweek3.babysit import BabysitConfig, babysit
 from tfweek3.batch_norm import ManualBatchNorm
 from tfweek3.data import DataError, Dataset, load_dataset
 from tfweek3.network import build_network
+from tfweek3.search import (
+    SearchConfig,
+    random_vs_grid_win_rate,
+    run_search,
+    synthetic_score,
+)
+from tfweek3.search_space import (
+    SearchSpace,
+    sample_beta,
+    sample_learning_rate,
+    sample_log_uniform,
+    sample_uniform,
+)
 from tfweek3.softmax import (
     SoftmaxClassifier,
     categorical_cross_entropy,
@@ -25,12 +39,16 @@ from tfweek3.training import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BabysitConfig",
     "DataError",
     "Dataset",
     "DivergedError",
     "ManualBatchNorm",
+    "SearchConfig",
+    "SearchSpace",
     "SoftmaxClassifier",
     "TrainResult",
+    "babysit",
     "build_network",
     "categorical_cross_entropy",
     "checkpoint_for_epoch",
@@ -38,6 +56,13 @@ __all__ = [
     "hardmax",
     "load_dataset",
     "make_optimizer",
+    "random_vs_grid_win_rate",
+    "run_search",
+    "sample_beta",
+    "sample_learning_rate",
+    "sample_log_uniform",
+    "sample_uniform",
     "softmax",
+    "synthetic_score",
     "train",
 ]

@@ -10,13 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tfweek3 import cli_demo, cli_train
+from tfweek3 import cli_babysit, cli_demo, cli_train, cli_tune
 
-COMMAND_MODULES = [cli_demo, cli_train]
+COMMAND_MODULES = [cli_demo, cli_train, cli_tune, cli_babysit]
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad flags give one line, `tfweek3 CMD: error: ...`, and exit status 2 (not the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # Subcommand parsers are made by add_parser with the class of this one.
+    parser = OneLineErrorParser(
         prog="tfweek3",
         description="Companion to week 3 of the deep-learning course: batch norm, "
         "softmax, a GradientTape training loop and hyperparameter search.",

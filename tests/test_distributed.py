@@ -1,0 +1,125 @@
+"""Caviar: `tfweek3 tune --workers 2` with KerasTuner's distributed mode on loopback."""
+
+import csv
+import os
+import signal
+from pathlib import Path
+
+from helpers_search import (
+    epochs_reported,
+    observations,
+    read_json,
+    start_tune,
+    wait_for,
+)
+
+from tfweek3 import distributed
+
+EPOCHS = 10  # mini-batches of 16: each epoch lasts long enough to kill a worker mid-trial
+TRIALS = 4
+
+
+def test_role_follows_the_keras_tuner_variables(monkeypatch):
+    monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
+    monkeypatch.delenv("KERASTUNER_TUNER_ID", raising=False)
+    assert distributed.role() == "single"
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert distributed.role() == "chief"
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
+    assert distributed.role() == "worker"
+
+
+def test_threads_are_shared_between_workers(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert [distributed.threads_per_worker(n) for n in (1, 2, 3, 16)] == [8, 4, 2, 1]
+
+
+def test_a_killed_worker_is_replaced_and_every_trial_counts_once(tmp_path):
+    folder = tmp_path / "caviar"
+    project = folder / "search"
+    process = start_tune("--workers", "2", "--trials", str(TRIALS), "--epochs", str(EPOCHS),
+                         "--dir", str(folder), "--units", "16", "--layers", "1",
+                         "--batch-sizes", "16", "--no-tensorboard", "--seed", "3")
+
+    # Wait until worker tuner0 has reported an epoch of its trial, then SIGKILL it.
+    def tuner0_mid_trial():
+        oracle = read_json(project / "oracle.json")
+        trial_id = (oracle or {}).get("ongoing_trials", {}).get("tuner0")
+        if trial_id and 1 <= epochs_reported(project / f"trial_{trial_id}" / "trial.json") < EPOCHS:
+            return trial_id
+        return None
+
+    killed_trial = wait_for(tuner0_mid_trial, 180, "tuner0 in the middle of a trial", process)
+    pid = read_json(project / "workers.json")["processes"]["tuner0"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err
+    assert "worker tuner0 died" in out
+    workers = read_json(project / "workers.json")["processes"]
+    assert workers["tuner0"]["restarts"] == 1 and workers["tuner0"]["pid"] != pid
+
+    # Each trial once, all finished, one progress line each.
+    with open(folder / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(row["trial"] for row in rows) == [str(i) for i in range(TRIALS)]
+    assert {row["status"] for row in rows} <= {"completed", "diverged"}
+    assert sum(line.startswith("trial ") for line in out.splitlines()) == TRIALS
+
+    # The killed trial ran again from scratch: one value per epoch, not the dead
+    # run's epochs averaged with the new run's.
+    history = observations(project / f"trial_{killed_trial}" / "trial.json")
+    assert [obs["step"] for obs in history] == list(range(EPOCHS))
+    assert all(len(obs["value"]) == 1 for obs in history)
+    best = max(obs["value"][0] for obs in history)
+    (row,) = [row for row in rows if row["trial"] == killed_trial]
+    assert float(row["score"]) == best
+
+
+def test_chief_and_workers_share_one_search_by_hand(tmp_path):
+    """The multi-host recipe of the README, on one host: same command, variables set by hand."""
+    folder = tmp_path / "by_hand"
+    port = str(distributed.free_port())
+    common = ("--trials", "2", "--epochs", "1", "--dir", str(folder), "--units", "8",
+              "--layers", "1", "--no-tensorboard")
+
+    def start(tuner_id):
+        return start_tune(*common, env={"KERASTUNER_TUNER_ID": tuner_id,
+                                        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+                                        "KERASTUNER_ORACLE_PORT": port})
+
+    chief = start("chief")
+    worker = start("tuner0")
+    out, err = worker.communicate(timeout=240)
+    assert worker.returncode == 0, err
+    assert sum(line.startswith("trial ") for line in out.splitlines()) == 2
+    chief_out, chief_err = chief.communicate(timeout=120)
+    assert chief.returncode == 0, chief_err
+    # The chief wrote the results of the trials the worker ran.
+    with open(Path(folder) / "trials.csv") as f:
+        assert sorted(row["trial"] for row in csv.DictReader(f)) == ["0", "1"]
+    assert "best: alpha=" in chief_out
+
+
+def test_killing_the_command_stops_its_chief_and_workers(tmp_path):
+    process = start_tune("--workers", "2", "--trials", "50", "--epochs", "50",
+                         "--dir", str(tmp_path), "--no-tensorboard")
+    status_file = tmp_path / "search" / "workers.json"
+    wait_for(lambda: read_json(status_file), 60, "the workers to start", process)
+    pids = [p["pid"] for p in read_json(status_file)["processes"].values()]
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    def all_gone():
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().split()[2] != "Z":  # a zombie has exited already
+                        return False
+            except (ProcessLookupError, FileNotFoundError):
+                continue
+        return True
+
+    wait_for(all_gone, 30, "the chief and workers to exit")

@@ -1,0 +1,100 @@
+"""`tfweek3 babysit`: pandas, one model trained epoch by epoch under watch (course section 3).
+
+    tfweek3 babysit --dir runs/babysit --epochs 30 --learning-rate 0.01
+    echo "learning_rate 0.003" > runs/babysit/control.txt    # from another terminal
+    echo "rollback 12" > runs/babysit/control.txt
+    echo "stop" > runs/babysit/control.txt
+
+Curves: runs/babysit/curves.png, redrawn after every epoch; actions: actions.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tfweek3.cli_tune import positive_int
+
+
+def _units(text: str) -> tuple[int, ...]:
+    try:
+        units = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 25,12, got {text!r}") from None
+    if any(u < 1 for u in units):
+        raise argparse.ArgumentTypeError(f"hidden units must be at least 1, got {text!r}")
+    return units
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
+def _beta(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "babysit", help="train one model epoch by epoch, steered by a control file (pandas)",
+        description="Train one model with the week's GradientTape loop, a checkpoint per epoch. "
+        "Before each epoch, FOLDER/control.txt is read and consumed: lines 'learning_rate X', "
+        "'momentum X', 'rollback K' (back to the weights after epoch K) or 'stop'. "
+        "Run the same command again to continue.",
+    )
+    parser.add_argument("--dir", default="runs/babysit", dest="directory",
+                        help="run folder: checkpoints, control.txt, curves.png (runs/babysit)")
+    parser.add_argument("--dataset", default="digits",
+                        help="digits, signs:FOLDER or npz:FILE (digits)")
+    parser.add_argument("--epochs", type=positive_int, default=30, help="epochs in all (30)")
+    parser.add_argument("--learning-rate", type=_learning_rate, default=0.01,
+                        help="starting learning rate alpha (0.01)")
+    parser.add_argument("--beta", type=_beta, default=0.9,
+                        help="starting momentum / RMSprop rho / Adam beta1 (0.9)")
+    parser.add_argument("--optimizer", choices=("sgd", "momentum", "rmsprop", "adam"),
+                        default="momentum", help="(momentum)")
+    parser.add_argument("--hidden-units", type=_units, default=(25, 12),
+                        help="hidden layer sizes (25,12)")
+    parser.add_argument("--batch-norm", choices=("manual", "keras", "none"), default="manual",
+                        help="batch norm layer (manual: the course's formulas)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="(32)")
+    parser.add_argument("--seed", type=int, default=0, help="(0)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete the folder's previous run and start afresh")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from tfweek3.babysit import BabysitConfig, babysit
+    from tfweek3.data import DataError, load_dataset
+
+    try:
+        load_dataset(args.dataset)
+    except (DataError, ValueError) as error:
+        print(f"tfweek3 babysit: error: argument --dataset: {error}", file=sys.stderr)
+        return 2
+    config = BabysitConfig(
+        directory=args.directory, dataset=args.dataset, epochs=args.epochs,
+        learning_rate=args.learning_rate, beta=args.beta, optimizer=args.optimizer,
+        hidden_units=args.hidden_units,
+        batch_norm=None if args.batch_norm == "none" else args.batch_norm,
+        batch_size=args.batch_size, seed=args.seed,
+    )
+    result = babysit(config, overwrite=args.overwrite, log=lambda line: print(line, flush=True))
+    where = "stopped" if result.stopped else "done"
+    print(f"{where}: {len(result.history.get('loss', []))} epochs; curves in "
+          f"{args.directory}/curves.png, actions in {args.directory}/actions.csv")
+    return 0
