@@ -330,10 +330,10 @@ def _normalize_with_batch_statistics(z, gamma, beta, mu, sigma2, m, weights, eps
 
     z has the shape (before, C) or (before, C, after), and the sums run over `axes`,
     all but C. mu, sigma2, m, gamma and beta are per-unit tensors that broadcast
-    against z; `weights`
-    is the mask (1 for the positions that count) or None. `all_reduce_sum` sums a
-    tensor across replicas when the statistics are synchronized: the backward sums
-    then cover the global batch, as the forward statistics do.
+    against z; `weights` is the mask (1 for the positions that count) or None.
+    `all_reduce_sum` sums a tensor across replicas when the statistics are
+    synchronized: the backward sums then cover the global batch, as the forward
+    statistics do.
     """
     mu = tf.stop_gradient(mu)
     inv_std = tf.stop_gradient(tf.math.rsqrt(sigma2 + epsilon))
