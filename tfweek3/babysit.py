@@ -232,13 +232,12 @@ def write_history(path: Path, history: dict[str, list[float]]) -> None:
 
 def plot_curves(history: dict[str, list[float]], path: Path) -> None:
     """The learning curves so far: cost, accuracy and the learning rate alpha."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A Figure of its own, not pyplot's: no backend is switched and nothing is shown.
+    from matplotlib.figure import Figure
 
     epochs = range(1, len(history["loss"]) + 1)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    fig = Figure(figsize=(12, 3.4))
+    axes = fig.subplots(1, 3)
     for ax, (key, label) in zip(axes[:2], (("loss", "cost J"), ("accuracy", "accuracy"))):
         ax.plot(epochs, history[key], marker=".", label="train")
         ax.plot(epochs, history[f"val_{key}"], marker=".", label="validation")
@@ -252,4 +251,3 @@ def plot_curves(history: dict[str, list[float]], path: Path) -> None:
         ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)

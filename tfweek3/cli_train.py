@@ -126,13 +126,12 @@ def run(args: argparse.Namespace) -> int:
 
 def plot_learning_curves(history: dict[str, list[float]], path: str) -> None:
     """Cost and accuracy per epoch, train beside validation, saved as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A Figure of its own, not pyplot's: no backend is switched and nothing is shown.
+    from matplotlib.figure import Figure
 
     epochs = range(1, len(history["loss"]) + 1)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     for ax, key, title in ((ax_loss, "loss", "cost J"), (ax_acc, "accuracy", "accuracy")):
         ax.plot(epochs, history[key], label="train")
         ax.plot(epochs, history[f"val_{key}"], label="validation")
@@ -142,7 +141,6 @@ def plot_learning_curves(history: dict[str, list[float]], path: str) -> None:
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def _write_history(out: str, history: dict[str, list[float]]) -> None:

@@ -621,16 +621,16 @@ def plot_scores(records: list[dict[str, Any]], objective: str, direction: str,
     of a coarse-to-fine search in different colours; diverged trials as red
     crosses at the worst score. With `space`, the log axes span its ranges.
     """
+    # A Figure of its own, not pyplot's: no backend is switched and nothing is shown.
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     panels = [p for p in PANELS if len({r[p[0]] for r in records}) > 1] or list(PANELS[:2])
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), squeeze=False)
+    fig = Figure(figsize=(4 * len(panels), 3.4))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     rounds = sorted({r["round"] for r in records}, key=lambda n: n or 0)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (name, label, scale) in zip(axes[0], panels):
         for i, number in enumerate(rounds):
             done = [r for r in records if r["round"] == number and r["status"] == "completed"]
@@ -657,7 +657,6 @@ def plot_scores(records: list[dict[str, Any]], objective: str, direction: str,
         axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------

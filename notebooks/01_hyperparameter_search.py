@@ -1,0 +1,276 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. Hyperparameter search
+#
+# Course sections 1 to 3: the tuning process, the right scale, and pandas against caviar.
+#
+# 1. Grid against random: the note's picture of 25 points, and how often random search wins on a
+#    synthetic benchmark where one hyperparameter matters and the other hardly does.
+# 2. The right scale: $\alpha$ and $1 - \beta$ drawn uniformly and on a log scale.
+# 3. Coarse to fine: a random search in rounds, each round's box around the best points of the last.
+# 4. Caviar: many models at once (a search with 2 worker processes).
+# 5. Pandas: one model babysat, its learning rate nudged through a control file, one bad day
+#    rolled back.
+#
+# The searches are KerasTuner's, wired to the week's training loop in `tfweek3.search`; every
+# trial trains the course network on digits with `tfweek3.train`. This notebook's own helpers:
+# `tfweek3.grid_vs_random`, `tfweek3.log_scale`, `tfweek3.search_rounds`, `tfweek3.nudges`.
+#
+# Which hyperparameters first (the lecture): $\alpha$; then momentum $\beta$, the mini-batch size
+# and the hidden units; then the number of layers and learning-rate decay. Adam's $\beta_1$,
+# $\beta_2$, $\varepsilon$ are rarely tuned.
+
+# %%
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf
+
+from tfweek3 import grid_vs_random, log_scale, nudges, search, search_rounds
+from tfweek3.babysit import BabysitConfig, babysit
+from tfweek3.search_space import SearchSpace
+
+tf.get_logger().setLevel("ERROR")
+
+# %% tags=["parameters"]
+# Parameters. TFWEEK3_FAST=1 (what the tests use) shrinks the searches to seconds.
+FAST = os.environ.get("TFWEEK3_FAST") == "1"
+BENCHMARK_SEEDS = 3 if FAST else 100     # synthetic random-vs-grid contests
+SAMPLES = 100_000                        # draws for the histograms
+ROUNDS = 3                               # coarse to fine
+ROUND_TRIALS = 1 if FAST else 8          # trials per round
+SEARCH_EPOCHS = 2 if FAST else 8         # epochs per trial
+CAVIAR_TRIALS = 2 if FAST else 8
+CAVIAR_EPOCHS = 1 if FAST else 15
+BABYSIT_EPOCHS = 4 if FAST else 12
+RUNS = Path("runs") / "01_hyperparameter_search"   # where the searches write their trials
+SEED = 0
+
+# %% [markdown]
+# ## 1. Grid against random
+#
+# You do not know in advance which hyperparameter matters most. Say $\alpha$ matters a lot and
+# Adam's $\varepsilon$ hardly at all. A $5 \times 5$ grid trains 25 models but tries only 5 values
+# of $\alpha$; 25 random points try 25 values of $\alpha$. Both on the log scale of each range
+# (section 2), $\alpha \in [10^{-4}, 1]$ and $\varepsilon \in [10^{-10}, 10^{-6}]$:
+
+# %%
+grid = grid_vs_random.grid_points(per_axis=5)
+random_points = grid_vs_random.random_points(n=25, seed=SEED)
+print("grid:   25 models, distinct values of (alpha, epsilon):", grid_vs_random.distinct_values(grid))
+print("random: 25 models, distinct values of (alpha, epsilon):",
+      grid_vs_random.distinct_values(random_points))
+cube = grid_vs_random.grid_points(per_axis=5, ranges=((1e-4, 1.0), (1e-10, 1e-6), (0.9, 0.999)))
+print(f"3 hyperparameters on a 5x5x5 grid: {len(cube)} models, distinct values of each:",
+      grid_vs_random.distinct_values(cube))
+fig = grid_vs_random.plot_grid_vs_random(grid, random_points)
+
+# %% [markdown]
+# Does it matter? `tfweek3.search.random_vs_grid_win_rate` plays the two searches against each
+# other with KerasTuner's GridSearch and RandomSearch oracles, 25 trials each, on a synthetic score
+# where one decade off in $\alpha$ costs 1 and one decade off in $\varepsilon$ costs 0.01:
+#
+# $$\text{score} = -(\log_{10}\alpha - \log_{10}\alpha^*)^2 - 0.01\,(\log_{10}\varepsilon - \log_{10}\varepsilon^*)^2,$$
+#
+# with a new best point $(\alpha^*, \varepsilon^*)$, drawn on the log scale, for each contest. The
+# regret is how far the best trial is from the optimum 0. For the grid it has a closed form: its 5
+# values are one decade apart, so the best $\alpha^*$ is at a distance $d$ uniform on
+# $[0, 0.5]$ decades from the nearest one, $E[d^2] = 1/12$, and
+# $E[\text{regret}] = (1 + 0.01)/12 = 0.084$; since $\text{Var}(d^2) = 1/180$, the mean over 100
+# contests is that within a standard error of about 0.0075. Random search has no such floor: with
+# 25 values of $\alpha$ the nearest one is usually much closer.
+
+# %%
+win = search.random_vs_grid_win_rate(seeds=BENCHMARK_SEEDS, budget=25)
+grid_regret_formula = grid_vs_random.grid_expected_regret(per_axis=5)
+grid_regret_error = grid_vs_random.grid_regret_standard_error(contests=win["seeds"])
+print(f"{win['seeds']} contests of 25 trials: random wins {win['random_wins']:.0%}, "
+      f"grid wins {win['grid_wins']:.0%}, ties {win['ties']:.0%}")
+print(f"mean regret: random {win['random_mean_regret']:.4f}, grid {win['grid_mean_regret']:.4f} "
+      f"(closed form for the grid {grid_regret_formula:.4f} +- {grid_regret_error:.4f})")
+
+# %% [markdown]
+# ## 2. The right scale
+#
+# Uniform sampling is fine for the number of hidden units or layers, not for $\alpha$ on
+# $[0.0001, 1]$: 90% of uniform draws land in $[0.1, 1]$. Sample the exponent instead,
+# $r = -4 \cdot \text{rand}()$, $\alpha = 10^r$: each decade gets 25%.
+#
+# For momentum $\beta \in [0.9, 0.999]$, sample $1 - \beta = 10^r$ with $r \in [-3, -1]$. Near 1,
+# $\beta$ is very sensitive: the averaging window $1/(1 - \beta)$ goes from 1000 to 2000 when
+# $\beta$ goes from 0.999 to 0.9995, but only from 10 to 10.05 when it goes from 0.9 to 0.9005.
+
+# %%
+draws = log_scale.draw_both_ways(n=SAMPLES, seed=SEED)
+shares = log_scale.scale_summary(draws)
+for name, share in shares.items():
+    print(f"share of {name:<30} {share:.3f}")
+for beta in (0.9, 0.9005, 0.99, 0.999, 0.9995):
+    print(f"beta = {beta:<7} averaging window 1/(1 - beta) = {log_scale.averaging_window(beta):7.1f}")
+fig = log_scale.plot_histograms(draws)
+
+# %% [markdown]
+# On log axes the log-scale draws are flat: as many in each decade. The uniform draws of $\alpha$
+# pile up in the last decade, and the uniform draws of $\beta$ put only 9% of the points in
+# $[0.99, 0.999]$, where $1 - \beta$ spans a whole decade. KerasTuner does the same with
+# `hp.Float(..., sampling="log")`, which is how `tfweek3.search_space` declares
+# `learning_rate` and `one_minus_beta`.
+
+# %% [markdown]
+# ## 3. Coarse to fine
+#
+# A first random search over the whole box; then a smaller box around the best trials, sampled
+# more densely; and again. Here 3 rounds of momentum SGD on digits, searching $\alpha$ and
+# $1 - \beta$ only (the network is fixed at 2 hidden layers of 25 units, mini-batches of 32, no
+# batch norm), each round's box spanning its 3 best trials plus a 10% margin.
+
+# %%
+space = SearchSpace(units=(25, 25), layers=(2, 2), batch_size=(32,), batch_norm=(False,),
+                    optimizer=("momentum",))
+coarse_config = search.SearchConfig(
+    strategy="coarse-to-fine", trials=ROUNDS * ROUND_TRIALS, rounds=ROUNDS, epochs=SEARCH_EPOCHS,
+    space=space, directory=str(RUNS / "coarse_to_fine"), seed=SEED, tensorboard=False)
+coarse = search.run_search(coarse_config, overwrite=True, log=lambda line: None)
+rounds = search_rounds.round_summary(coarse.records, coarse.boxes)
+print(search_rounds.format_rounds(rounds))
+print(search.summary_line(coarse, coarse_config))
+
+# %%
+# tfweek3.search saves its own figure with matplotlib's file backend (Agg); back to inline display.
+# %matplotlib inline
+fig = search_rounds.plot_rounds(coarse.records, coarse.boxes, objective="val_accuracy")
+
+# %% [markdown]
+# Each box is where the last round did best: the trials crowd where the validation accuracy is high
+# instead of being spread over four decades of $\alpha$, most of which are useless, so the median
+# trial gets better from round to round. The best trial need not: a few epochs on a small
+# validation set are a noisy score, and a box chosen from a few trials can miss a better region.
+# Every trial is in
+# `runs/01_hyperparameter_search/coarse_to_fine/trials.csv`.
+
+# %% [markdown]
+# ## 4. Caviar: many models at once
+#
+# With enough compute, train many models in parallel and keep the best. `SearchConfig(workers=2)`
+# runs KerasTuner's distributed mode: a chief process holds the oracle and hands out trials, two
+# worker processes train them, each with its share of the cores. Here the full search space
+# (units, layers, mini-batch size, batch norm and optimizer vary too). The same search (same seed,
+# so the same trials) runs first in this process, one model after the other, for comparison.
+
+# %%
+caviar_config = search.SearchConfig(
+    strategy="random", trials=CAVIAR_TRIALS, epochs=CAVIAR_EPOCHS, workers=2,
+    directory=str(RUNS / "caviar"), seed=SEED, tensorboard=False)
+serial_config = dataclasses.replace(caviar_config, workers=1, directory=str(RUNS / "one_at_a_time"))
+start = time.monotonic()
+serial = search.run_search(serial_config, overwrite=True, log=lambda line: None)
+serial_wall = time.monotonic() - start
+start = time.monotonic()
+caviar = search.run_search(caviar_config, overwrite=True, log=lambda line: None)
+caviar_wall = time.monotonic() - start
+
+# %%
+print(search.format_table(search.rank(caviar.records, "max"), "val_accuracy"))
+use = search_rounds.parallel_use(caviar.records, caviar_wall, workers=2)
+serial_use = search_rounds.parallel_use(serial.records, serial_wall, workers=1)
+same = search_rounds.same_trials(serial.records, caviar.records)
+print(f"\nthe same {use['trials']} trials both ways: {same}")
+print(f"one model at a time: {serial_use['training_seconds']:.0f} s of training, "
+      f"{serial_wall:.0f} s in all")
+print(f"2 workers:           {use['training_seconds']:.0f} s of training, {caviar_wall:.0f} s in all, "
+      f"{use['speedup']:.2f} models at a time on average; about "
+      f"{use['overhead_seconds']:.0f} s went to starting the processes and waiting")
+
+# %% [markdown]
+# Read the numbers before believing the slogan. Each worker is a new process that imports
+# TensorFlow (several seconds) before it trains anything, and here the two workers share 2 cores
+# (with the chief, and with whatever else runs on the machine), so each trial also trains slower
+# than alone. With models this small, that start-up cost and the shared cores eat the gain: caviar
+# pays when each trial is long compared with a process start and there is a core (or a GPU, or a
+# machine) per worker. The models differ in hyperparameters and in architecture (layers, units),
+# as the lecture allows.
+
+# %% [markdown]
+# ## 5. Pandas: babysitting one model
+#
+# With little compute, train one model and watch it: every "day" (here, every epoch) look at the
+# curves, nudge the learning rate up or down, and when a day goes badly, go back to yesterday's
+# weights. `tfweek3.babysit` reads a control file before each epoch (`learning_rate 0.1`,
+# `momentum 0.99`, `rollback 6`, `stop`); `tfweek3.nudges.ScriptedNudges` writes it on the days of
+# a script, as a person would:
+#
+# - start with $\alpha = 0.003$: safe, but the curve climbs slowly;
+# - nudge $\alpha$ up to 0.1;
+# - get greedy: $\alpha = 2$ and momentum 0.99, and the next days go badly;
+# - roll back to the last good day and go on with $\alpha = 0.03$, momentum 0.9.
+
+# %%
+if FAST:
+    script = {2: "learning_rate 0.1", 3: "learning_rate 2\nmomentum 0.99",
+              4: "rollback 2\nlearning_rate 0.03\nmomentum 0.9"}
+else:
+    script = {4: "learning_rate 0.1", 7: "learning_rate 2\nmomentum 0.99",
+              9: "rollback 6\nlearning_rate 0.03\nmomentum 0.9"}
+babysit_config = BabysitConfig(directory=str(RUNS / "pandas"), epochs=BABYSIT_EPOCHS,
+                               learning_rate=0.003, beta=0.9, optimizer="momentum",
+                               batch_norm="manual", seed=SEED)
+watcher = nudges.ScriptedNudges(babysit_config.directory, script)
+babysat = babysit(babysit_config, overwrite=True, before_epoch=watcher, log=lambda line: None)
+days = watcher.finish(babysat)
+print(nudges.format_days(days))
+
+# %%
+# tfweek3.babysit draws curves.png with matplotlib's file backend (Agg); back to inline display.
+# %matplotlib inline
+fig = nudges.plot_days(days)
+
+# %% [markdown]
+# The days thrown away by the rollback are grey; the run's own history (`history.csv`, the
+# checkpoints) keeps only the path that survived. `runs/01_hyperparameter_search/pandas/actions.csv`
+# logs each nudge with its day.
+
+# %% [markdown]
+# ## What you should see
+#
+# The numbers of this run (a fresh run prints its own):
+
+# %%
+print("full run" if not FAST else "fast mode (TFWEEK3_FAST=1): small searches, rough numbers")
+print(f"1. distinct values of alpha: grid {grid_vs_random.distinct_values(grid)[0]} of 25, "
+      f"random {grid_vs_random.distinct_values(random_points)[0]} of 25; "
+      f"5x5x5 grid: {len(cube)} models, {grid_vs_random.distinct_values(cube)[0]} values each")
+print(f"   synthetic benchmark, {win['seeds']} contests: random wins {win['random_wins']:.0%}, "
+      f"grid {win['grid_wins']:.0%}; mean regret random {win['random_mean_regret']:.4f}, "
+      f"grid {win['grid_mean_regret']:.4f} (formula {grid_regret_formula:.4f} +- {grid_regret_error:.4f})")
+print(f"2. alpha in [0.1, 1]: uniform {shares['alpha_uniform_in_[0.1,1]']:.3f}, "
+      f"log {shares['alpha_log_in_[0.1,1]']:.3f}; beta in [0.99, 0.999]: "
+      f"uniform {shares['beta_uniform_in_[0.99,0.999]']:.3f}, log {shares['beta_log_in_[0.99,0.999]']:.3f}")
+for row in rounds:
+    best = "-" if row["best"] is None else f"{row['best']:.3f}"
+    median = "-" if row["median"] is None else f"{row['median']:.3f}"
+    print(f"3. round {row['round']}: alpha box [{row['alpha'][0]:.2g}, {row['alpha'][1]:.2g}], "
+          f"1-beta box [{row['one_minus_beta'][0]:.2g}, {row['one_minus_beta'][1]:.2g}], "
+          f"{row['width_decades']:.2f} decades, best val accuracy {best}, median {median}")
+print(f"4. caviar: {use['trials']} trials, one at a time {serial_wall:.0f} s, 2 workers "
+      f"{caviar_wall:.0f} s ({use['speedup']:.2f} models at a time); best val accuracy "
+      + ("-" if caviar.best is None else f"{caviar.best['score']:.3f}"))
+kept = [d for d in days if d["kept"]]
+print(f"5. pandas: {len(days)} days, {len(days) - len(kept)} thrown away by the rollback; "
+      f"worst day val accuracy {min(d['val_accuracy'] for d in days):.3f}, "
+      f"final val accuracy {kept[-1]['val_accuracy']:.3f} at alpha {kept[-1]['learning_rate']:g}")

@@ -1,0 +1,135 @@
+"""Notebook 1's helpers: grid against random, the log scale, coarse-to-fine rounds, scripted nudges."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from tfweek3 import grid_vs_random, log_scale, nudges, search_rounds
+from tfweek3.babysit import BabysitResult
+from tfweek3.search import synthetic_score
+from tfweek3.search_space import SearchSpace
+
+matplotlib.use("Agg")
+
+
+def test_a_5x5_grid_tries_5_values_of_alpha_and_25_random_points_try_25():
+    grid = grid_vs_random.grid_points(per_axis=5)
+    assert grid.shape == (25, 2)
+    assert grid_vs_random.distinct_values(grid) == [5, 5]
+    alphas = np.unique(grid[:, 0])
+    np.testing.assert_allclose(alphas, [1e-4, 1e-3, 1e-2, 1e-1, 1.0])  # one per decade
+    points = grid_vs_random.random_points(25, seed=3)
+    assert grid_vs_random.distinct_values(points) == [25, 25]
+    assert points[:, 0].min() >= 1e-4 and points[:, 0].max() <= 1.0
+    assert points[:, 1].min() >= 1e-10 and points[:, 1].max() <= 1e-6
+    cube = grid_vs_random.grid_points(5, ((1e-4, 1.0), (1e-10, 1e-6), (0.9, 0.999)))
+    assert len(cube) == 125 and grid_vs_random.distinct_values(cube) == [5, 5, 5]
+
+
+def test_best_regret_is_minus_the_best_synthetic_score():
+    points = grid_vs_random.random_points(25, seed=1)
+    best_alpha, best_epsilon = 3e-3, 2e-8
+    expected = -max(synthetic_score(a, e, best_alpha, best_epsilon) for a, e in points)
+    assert grid_vs_random.best_regret(points, best_alpha, best_epsilon) == pytest.approx(expected)
+    grid = grid_vs_random.grid_points(5)
+    assert grid_vs_random.best_regret(grid, 1e-2, 1e-8) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_grid_regret_formula_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    grid = grid_vs_random.grid_points(per_axis=5)
+    regrets = [grid_vs_random.best_regret(grid, 10 ** rng.uniform(-4, 0), 10 ** rng.uniform(-10, -6))
+               for _ in range(4000)]
+    formula = grid_vs_random.grid_expected_regret(per_axis=5)
+    assert formula == pytest.approx(1.01 / 12)
+    assert np.mean(regrets) == pytest.approx(formula, rel=0.05)
+    error = grid_vs_random.grid_regret_standard_error(contests=len(regrets))
+    assert np.std(regrets) / np.sqrt(len(regrets)) == pytest.approx(error, rel=0.1)
+    assert grid_vs_random.grid_regret_standard_error(contests=100) == pytest.approx(0.00745,
+                                                                                     abs=1e-4)
+    # A finer grid: 9 points on 4 decades, half a decade apart, a quarter of the regret.
+    assert grid_vs_random.grid_expected_regret(per_axis=9) == pytest.approx(formula / 4)
+
+
+def test_shares_of_uniform_and_log_draws_match_the_note():
+    draws = log_scale.draw_both_ways(n=200_000, seed=0)
+    shares = log_scale.scale_summary(draws)
+    assert shares["alpha_uniform_in_[0.1,1]"] == pytest.approx(0.9 / 0.9999, abs=0.005)
+    assert shares["alpha_log_in_[0.1,1]"] == pytest.approx(0.25, abs=0.005)
+    assert shares["beta_uniform_in_[0.99,0.999]"] == pytest.approx(0.009 / 0.099, abs=0.005)
+    assert shares["beta_log_in_[0.99,0.999]"] == pytest.approx(0.5, abs=0.005)
+    assert log_scale.averaging_window(0.999) == pytest.approx(1000)
+    assert log_scale.averaging_window(0.9995) == pytest.approx(2000)
+    fig = log_scale.plot_histograms(log_scale.draw_both_ways(n=1000))
+    assert len(fig.axes) == 4
+
+
+def _record(round_number, score, lr, omb, status="completed", duration=2.0):
+    return {"round": round_number, "trial": "0", "status": status, "score": score,
+            "learning_rate": lr, "one_minus_beta": omb, "duration_seconds": duration,
+            "units": 25, "layers": 2, "batch_size": 32, "batch_norm": False,
+            "optimizer": "momentum"}
+
+
+def test_round_summary_widths_best_and_median():
+    boxes = [SearchSpace(), SearchSpace(learning_rate=(1e-2, 1e-1), one_minus_beta=(1e-3, 1e-2))]
+    records = [_record(1, 0.5, 1e-3, 1e-2), _record(1, 0.7, 1e-2, 1e-2),
+               _record(1, 0.0, 0.9, 1e-2, status="diverged"), _record(2, 0.9, 3e-2, 5e-3)]
+    rows = search_rounds.round_summary(records, boxes)
+    assert rows[0]["width_decades"] == pytest.approx(4 + 2)
+    assert rows[1]["width_decades"] == pytest.approx(1 + 1)
+    assert rows[0]["trials"] == 3 and rows[0]["best"] == 0.7 and rows[0]["median"] == 0.6
+    assert rows[1]["best"] == 0.9
+    assert "round" in search_rounds.format_rounds(rows)
+    fig = search_rounds.plot_rounds(records, boxes, "val_accuracy")
+    assert len(fig.axes[0].patches) == 2  # one rectangle per round
+
+
+def test_parallel_use_and_same_trials():
+    records = [_record(None, 0.5, 1e-3, 1e-2, duration=3.0), _record(None, 0.6, 1e-2, 1e-2,
+                                                                     duration=5.0)]
+    use = search_rounds.parallel_use(records, wall_seconds=5.0, workers=2)
+    assert use["training_seconds"] == 8.0 and use["speedup"] == 1.6
+    assert use["overhead_seconds"] == 1.0
+    assert search_rounds.same_trials(records, list(reversed(records)))
+    assert not search_rounds.same_trials(records, records[:1] + [_record(None, 0.6, 2e-2, 1e-2)])
+
+
+def test_scripted_nudges_write_the_control_file_and_keep_every_day(tmp_path):
+    watcher = nudges.ScriptedNudges(tmp_path, {2: "learning_rate 0.1", 3: "rollback 1"})
+    header = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate\n"
+
+    def after_epoch(rows):
+        (tmp_path / "history.csv").write_text(header + "".join(rows))
+        control = tmp_path / "control.txt"
+        if control.exists():  # babysit consumes it
+            control.unlink()
+
+    watcher(1)
+    assert not (tmp_path / "control.txt").exists()
+    after_epoch(["1,2.0,0.2,2.1,0.25,0.003\n"])
+    watcher(2)
+    assert (tmp_path / "control.txt").read_text() == "learning_rate 0.1\n"
+    after_epoch(["1,2.0,0.2,2.1,0.25,0.003\n", "2,1.0,0.6,1.2,0.55,0.1\n"])
+    watcher(3)
+    assert (tmp_path / "control.txt").read_text() == "rollback 1\n"
+    after_epoch(["1,2.0,0.2,2.1,0.25,0.003\n", "2,0.9,0.7,1.0,0.65,0.1\n"])  # epoch 2 again
+
+    result = BabysitResult(history={"loss": [2.0, 0.9], "accuracy": [0.2, 0.7],
+                                    "val_loss": [2.1, 1.0], "val_accuracy": [0.25, 0.65],
+                                    "learning_rate": [0.003, 0.1]})
+    days = watcher.finish(result)
+    assert [d["epoch"] for d in days] == [1, 2, 2]
+    assert [d["kept"] for d in days] == [True, False, True]
+    assert [d["val_accuracy"] for d in days] == [0.25, 0.55, 0.65]
+    assert [d["control"] for d in days] == ["", "learning_rate 0.1", "rollback 1"]
+    assert "rollback 1" in nudges.format_days(days)
+    fig = nudges.plot_days(days)
+    assert len(fig.axes) == 2
+
+
+def test_grid_picture_titles_count_the_values_of_alpha():
+    fig = grid_vs_random.plot_grid_vs_random(grid_vs_random.grid_points(5),
+                                             grid_vs_random.random_points(25))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "5 values of alpha" in titles[0] and "25 values of alpha" in titles[1]
