@@ -13,37 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tfweek3.cli_tune import positive_int
-
-
-def _units(text: str) -> tuple[int, ...]:
-    try:
-        units = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 25,12, got {text!r}") from None
-    if any(u < 1 for u in units):
-        raise argparse.ArgumentTypeError(f"hidden units must be at least 1, got {text!r}")
-    return units
-
-
-def _learning_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def _beta(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+from tfweek3 import cli_types
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -58,18 +28,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="run folder: checkpoints, control.txt, curves.png (runs/babysit)")
     parser.add_argument("--dataset", default="digits",
                         help="digits, signs:FOLDER or npz:FILE (digits)")
-    parser.add_argument("--epochs", type=positive_int, default=30, help="epochs in all (30)")
-    parser.add_argument("--learning-rate", type=_learning_rate, default=0.01,
+    parser.add_argument("--epochs", type=cli_types.positive_int, default=30, help="epochs in all (30)")
+    parser.add_argument("--learning-rate", type=cli_types.positive_float, default=0.01,
                         help="starting learning rate alpha (0.01)")
-    parser.add_argument("--beta", type=_beta, default=0.9,
+    parser.add_argument("--beta", type=cli_types.beta, default=0.9,
                         help="starting momentum / RMSprop rho / Adam beta1 (0.9)")
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "rmsprop", "adam"),
                         default="momentum", help="(momentum)")
-    parser.add_argument("--hidden-units", type=_units, default=(25, 12),
+    parser.add_argument("--hidden-units", type=cli_types.hidden_units, default=(25, 12),
                         help="hidden layer sizes (25,12)")
     parser.add_argument("--batch-norm", choices=("manual", "keras", "none"), default="manual",
                         help="batch norm layer (manual: the course's formulas)")
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="(32)")
+    parser.add_argument("--batch-size", type=cli_types.positive_int, default=32, help="(32)")
     parser.add_argument("--seed", type=int, default=0, help="(0)")
     parser.add_argument("--overwrite", action="store_true",
                         help="delete the folder's previous run and start afresh")

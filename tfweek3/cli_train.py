@@ -18,6 +18,8 @@ import os
 import sys
 import time
 
+from tfweek3 import cli_types
+
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 BATCH_NORMS = ("manual", "keras", "none")
 
@@ -31,11 +33,11 @@ def add_parser(subparsers) -> None:
         "history.json, metrics.json, learning_curves.png, TensorBoard logs (logs/) and one "
         "checkpoint per epoch (checkpoints/) into --out.",
     )
-    parser.add_argument("--dataset", type=_dataset_spec, default="digits",
+    parser.add_argument("--dataset", type=cli_types.dataset_spec, default="digits",
                         help="digits (scikit-learn's 8x8 digits, no download), signs:FOLDER "
                         "(train_signs.h5 and test_signs.h5 of the course) or npz:FILE (x_train, "
                         "y_train, x_test, y_test) (default: digits)")
-    parser.add_argument("--hidden", type=_hidden_units, default=(25, 12),
+    parser.add_argument("--hidden", type=cli_types.hidden_units, default=(25, 12),
                         help="hidden units per layer, comma-separated; 'none' for softmax "
                         "regression (default: 25,12)")
     parser.add_argument("--batch-norm", choices=BATCH_NORMS, default="manual",
@@ -44,23 +46,23 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                         help="sgd, momentum (beta), rmsprop (rho = beta) or adam (beta_1 = beta) "
                         "(default: adam)")
-    parser.add_argument("--learning-rate", type=_positive_float, default=1e-3,
+    parser.add_argument("--learning-rate", type=cli_types.positive_float, default=1e-3,
                         help="the learning rate alpha (default: 0.001); with --resume it replaces "
                         "the checkpointed one")
-    parser.add_argument("--beta", type=_beta, default=0.9,
+    parser.add_argument("--beta", type=cli_types.beta, default=0.9,
                         help="momentum / RMSprop / Adam averaging weight beta in [0, 1) "
                         "(default: 0.9)")
-    parser.add_argument("--batch-size", type=_positive_int, default=32,
+    parser.add_argument("--batch-size", type=cli_types.positive_int, default=32,
                         help="mini-batch size (default: 32)")
-    parser.add_argument("--epochs", type=_positive_int, default=50,
+    parser.add_argument("--epochs", type=cli_types.positive_int, default=50,
                         help="total number of epochs, resumed ones included (default: 50)")
-    parser.add_argument("--patience", type=_non_negative_int, default=None,
+    parser.add_argument("--patience", type=cli_types.non_negative_int, default=None,
                         help="stop when validation accuracy has not improved for this many "
                         "epochs (default: no early stopping)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the initial weights, the validation split and the "
                         "mini-batch order (default: 0)")
-    parser.add_argument("--validation-fraction", type=_fraction, default=0.2,
+    parser.add_argument("--validation-fraction", type=cli_types.fraction, default=0.2,
                         help="share of the training examples held out for validation, "
                         "stratified (default: 0.2)")
     parser.add_argument("--out", default=os.path.join("runs", "train"), metavar="FOLDER",
@@ -153,75 +155,3 @@ def _write_history(out: str, history: dict[str, list[float]]) -> None:
 def _error(message: str, status: int = 2) -> int:
     print(f"tfweek3 train: error: {message}", file=sys.stderr)
     return status
-
-
-# --- argparse types: a bad value is an argparse error (exit status 2) naming the flag ---
-
-
-def _dataset_spec(text: str) -> str:
-    kind, _, location = text.partition(":")
-    if (kind == "digits" and not location) or (kind in ("signs", "npz") and location):
-        return text
-    raise argparse.ArgumentTypeError(f"expected digits, signs:FOLDER or npz:FILE; got {text!r}")
-
-
-def _hidden_units(text: str) -> tuple[int, ...]:
-    if text.strip().lower() in ("", "none"):
-        return ()
-    try:
-        units = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        units = ()
-    if not units or min(units) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected positive integers separated by commas, like 25,12 (or none); got {text!r}"
-        )
-    return units
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0; got {text!r}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
-
-
-def _positive_float(text: str) -> float:
-    value = _float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
-    return value
-
-
-def _beta(text: str) -> float:
-    value = _float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1; got {text!r}")
-    return value

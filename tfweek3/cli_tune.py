@@ -15,23 +15,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from tfweek3 import cli_types
 from tfweek3.search_space import OPTIMIZERS, SearchSpace, SearchSpaceError
 
 if TYPE_CHECKING:
     from tfweek3.search import SearchConfig
 
 DEFAULTS = SearchSpace()
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _float_range(text: str) -> tuple[float, float]:
@@ -110,13 +100,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--strategy", choices=STRATEGIES, default="random",
                         help="random search, grid search or coarse-to-fine rounds (random)")
-    parser.add_argument("--trials", type=positive_int, default=30,
+    parser.add_argument("--trials", type=cli_types.positive_int, default=30,
                         help="number of trials, diverged ones included (30)")
-    parser.add_argument("--epochs", type=positive_int, default=10,
+    parser.add_argument("--epochs", type=cli_types.positive_int, default=10,
                         help="epochs per trial (10)")
     parser.add_argument("--dataset", default="digits",
                         help="digits, signs:FOLDER or npz:FILE (digits)")
-    parser.add_argument("--workers", type=positive_int, default=1,
+    parser.add_argument("--workers", type=cli_types.positive_int, default=1,
                         help="caviar: train N models at a time in N processes (1)")
     parser.add_argument("--dir", default="runs/tune", dest="directory",
                         help="search folder; the same folder again resumes (runs/tune)")
@@ -142,18 +132,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     space.add_argument("--optimizers", type=_optimizers, default=DEFAULTS.optimizer,
                        metavar="NAME,...", help=f"among {','.join(OPTIMIZERS)} (momentum,adam)")
     strategy = parser.add_argument_group("grid and coarse-to-fine")
-    strategy.add_argument("--grid-points", type=positive_int, default=3,
+    strategy.add_argument("--grid-points", type=cli_types.positive_int, default=3,
                           help="grid: points per numeric dimension (3)")
-    strategy.add_argument("--rounds", type=positive_int, default=3,
+    strategy.add_argument("--rounds", type=cli_types.positive_int, default=3,
                           help="coarse-to-fine: rounds of random search (3)")
-    strategy.add_argument("--zoom-k", type=positive_int, default=3,
+    strategy.add_argument("--zoom-k", type=cli_types.positive_int, default=3,
                           help="coarse-to-fine: the next box spans the best K trials (3)")
     strategy.add_argument("--margin", type=float, default=0.1,
                           help="coarse-to-fine: widen the box by this share of the old range (0.1)")
     other = parser.add_argument_group("other")
-    other.add_argument("--top-k", type=positive_int, default=5,
+    other.add_argument("--top-k", type=cli_types.positive_int, default=5,
                        help="rows of the table printed at the end (5)")
-    other.add_argument("--threads", type=positive_int, default=None,
+    other.add_argument("--threads", type=cli_types.positive_int, default=None,
                        help="TensorFlow threads for this process (default: all)")
     other.add_argument("--no-tensorboard", action="store_true",
                        help="do not write TensorBoard logs per trial")
