@@ -130,13 +130,11 @@ class ManualBatchNorm(keras.layers.Layer):
         self._rank = rank
         self._channel_axis = channel_axis
         self._channels = int(channels)
-        # In training the input is reshaped to (before, C) or (before, C, after); see call.
+        # The input is seen as (before, C) or (before, C, after), so that every layout
+        # reduces alike (see _flatten); per-unit tensors are shaped to broadcast against it.
         last = channel_axis == rank - 1
         self._flat_axes = (0,) if last else (0, 2)
         self._flat_unit_shape = (1, self._channels) if last else (1, self._channels, 1)
-        # Per-unit vectors of shape (C,) become (1, ..., C, ..., 1) to broadcast against inputs.
-        self._broadcast_shape = [1] * rank
-        self._broadcast_shape[channel_axis] = self._channels
 
         shape = (self._channels,)
         if self.scale:
@@ -165,33 +163,24 @@ class ManualBatchNorm(keras.layers.Layer):
         self._check_inputs(inputs, mask)
         # Statistics of float16/bfloat16 overflow or lose precision: compute in float32.
         dtype = tf.float64 if inputs.dtype == tf.float64 else tf.float32
-        z = tf.cast(inputs, dtype)
+        z, weights, shape = self._flatten(tf.cast(inputs, dtype), mask)
         gamma = self._per_unit(self.gamma, dtype, default=1.0)
         beta = self._per_unit(self.beta, dtype, default=0.0)
 
         if training and self.trainable:
-            weights = None if mask is None else self._mask_weights(mask, z)
-            # Seen as (before, C) or (before, C, after), every layout reduces alike.
-            static_shape = z.shape.as_list()
-            shape = static_shape if None not in static_shape else tf.shape(z)
-            flat_shape = self._flat_shape(static_shape, z)
-            z = tf.reshape(z, flat_shape)
-            if weights is not None:
-                weights = tf.reshape(weights, flat_shape)
             mu, sigma2, m = self._moments(z, weights)
             self._update_moving_statistics(mu, sigma2)
             z_tilde = _normalize_with_batch_statistics(
                 z, gamma, beta, mu, sigma2, m, weights, self.epsilon, self._flat_axes,
                 self._all_reduce_sum,
             )
-            z_tilde = tf.reshape(z_tilde, shape)
         else:
-            mu = tf.reshape(tf.cast(self.moving_mean, dtype), self._broadcast_shape)
-            sigma2 = tf.reshape(tf.cast(self.moving_variance, dtype), self._broadcast_shape)
+            mu = self._per_unit(self.moving_mean, dtype)
+            sigma2 = self._per_unit(self.moving_variance, dtype)
             # gamma * (z - mu) / sqrt(sigma2 + epsilon) + beta, as one multiply and one add.
-            scale = tf.reshape(gamma, self._broadcast_shape) * tf.math.rsqrt(sigma2 + self.epsilon)
-            z_tilde = z * scale + (tf.reshape(beta, self._broadcast_shape) - mu * scale)
-        return tf.cast(z_tilde, self.compute_dtype)
+            scale = gamma * tf.math.rsqrt(sigma2 + self.epsilon)
+            z_tilde = z * scale + (beta - mu * scale)
+        return tf.cast(tf.reshape(z_tilde, shape), self.compute_dtype)
 
     def moments(self, inputs, mask=None):
         """The batch's mu and sigma2 (each of shape (C,)), as a training step computes them.
@@ -204,25 +193,27 @@ class ManualBatchNorm(keras.layers.Layer):
             self.build(inputs.shape)
         self._check_inputs(inputs, mask)
         z = tf.cast(inputs, tf.float64 if inputs.dtype == tf.float64 else tf.float32)
-        weights = None if mask is None else self._mask_weights(mask, z)
-        flat_shape = self._flat_shape(z.shape.as_list(), z)
-        if weights is not None:
-            weights = tf.reshape(weights, flat_shape)
-        mu, sigma2, _ = self._moments(tf.reshape(z, flat_shape), weights)
+        mu, sigma2, _ = self._moments(*self._flatten(z, mask)[:2])
         return tf.reshape(mu, (self._channels,)), tf.reshape(sigma2, (self._channels,))
 
-    def _flat_shape(self, shape, z):
-        """(before, C), or (before, C, after) when C is not last: products of the axes around C."""
+    def _flatten(self, z, mask):
+        """z (and the mask's weights, or None) seen as (before, C) or (before, C, after), and
+        z's own shape to restore: products of the axes before and after the channel axis C."""
+        weights = None if mask is None else self._mask_weights(mask, z)
         c = self._channel_axis
         last = c == self._rank - 1
+        shape = z.shape.as_list()
         if None not in shape:  # known when traced: plain ints, no extra graph ops
             before, after = math.prod(shape[:c]), math.prod(shape[c + 1:])
-            return (before, self._channels) if last else (before, self._channels, after)
-        shape = tf.shape(z)
-        before = tf.reduce_prod(shape[:c])
-        if last:
-            return tf.stack([before, self._channels])
-        return tf.stack([before, self._channels, tf.reduce_prod(shape[c + 1:])])
+            flat_shape = (before, self._channels) if last else (before, self._channels, after)
+        else:
+            shape = tf.shape(z)
+            before = tf.reduce_prod(shape[:c])
+            flat_shape = tf.stack([before, self._channels] if last else
+                                  [before, self._channels, tf.reduce_prod(shape[c + 1:])])
+        if weights is not None:
+            weights = tf.reshape(weights, flat_shape)
+        return tf.reshape(z, flat_shape), weights, shape
 
     def _moments(self, z, weights):
         """mu and sigma2 of the batch (per unit, biased), and the count m they divide by."""
@@ -258,8 +249,8 @@ class ManualBatchNorm(keras.layers.Layer):
             return value
         return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
-    def _per_unit(self, variable, dtype, default):
-        """gamma or beta shaped (1, C) or (1, C, 1) like mu (a constant when the layer has none)."""
+    def _per_unit(self, variable, dtype, default=None):
+        """A per-unit weight shaped (1, C) or (1, C, 1) like mu (`default` when the layer has none)."""
         if variable is None:
             variable = tf.fill((self._channels,), default)
         return tf.reshape(tf.cast(variable, dtype), self._flat_unit_shape)
