@@ -33,6 +33,7 @@ from tfweek3.training import (
     TrainResult,
     checkpoint_for_epoch,
     make_optimizer,
+    make_train_step,
     train,
 )
 
@@ -56,6 +57,7 @@ __all__ = [
     "hardmax",
     "load_dataset",
     "make_optimizer",
+    "make_train_step",
     "random_vs_grid_win_rate",
     "run_search",
     "sample_beta",

@@ -30,9 +30,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfweek3.data import Dataset
-from tfweek3.network import build_network, logits_model
-from tfweek3.softmax import cost
-from tfweek3.training import train
+from tfweek3.network import build_network
+from tfweek3.training import make_train_step, train
 
 
 def minimize_quadratic(steps: int = 1000, learning_rate: float = 0.1, w0: float = 0.0,
@@ -57,24 +56,6 @@ def minimize_quadratic(steps: int = 1000, learning_rate: float = 0.1, w0: float 
         ws.append(float(w.numpy()))
         costs.append(float(J().numpy()))
     return {"w": np.array(ws), "J": np.array(costs)}
-
-
-def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer):
-    """One mini-batch step of the course: forward under a tape, J from the logits, backward, update."""
-    forward = logits_model(model)
-    from_logits = forward is not None
-    if forward is None:
-        forward = model
-    weights = model.trainable_variables
-
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            J = cost(y, forward(x, training=True), from_logits=from_logits)
-        grads = tape.gradient(J, weights)
-        optimizer.apply_gradients(zip(grads, weights))
-        return J
-
-    return train_step
 
 
 MODES = ("eager", "tf.function", "tf.function + XLA")
@@ -105,7 +86,7 @@ def time_steps(data: Dataset, *, batch_size: int = 32, steps: int = 100, warmup:
         times = []
         for i in range(warmup + steps):
             start = time.perf_counter()
-            step(x, y).numpy()  # .numpy() waits for the step to finish
+            step(x, y)[0].numpy()  # .numpy() waits for the step to finish
             if i >= warmup:
                 times.append(time.perf_counter() - start)
         medians[mode] = 1000 * float(np.median(times))

@@ -172,15 +172,12 @@ def train(
     learning_rate = float(optimizer.learning_rate)
     optimizer.build(model.trainable_variables)
 
-    # The loss from the logits z is the stable form; models without a SoftmaxClassifier
-    # head are trained from their probabilities.
-    forward = logits_model(model)
-    from_logits = forward is not None
-    forward = forward or model
+    forward, from_logits = _loss_forward(model)
     steps_per_epoch = -(-len(data.x_train) // batch_size)  # ceil(m / batch_size)
-    train_epoch, train_step = _compile_train_epoch(
-        forward, from_logits, optimizer, model.trainable_variables, steps_per_epoch, jit_compile
-    )
+    train_step = _train_step(forward, from_logits, optimizer, model.trainable_variables)
+    if jit_compile:
+        train_step = tf.function(train_step, jit_compile=True)
+    train_epoch = _compile_train_epoch(train_step, steps_per_epoch)
     evaluate_fn = _compile_evaluate(forward, from_logits, data.input_dim, data.num_classes)
 
     # --- state: fresh, or restored from a checkpoint ---
@@ -284,9 +281,27 @@ def train(
     )
 
 
-def _compile_train_epoch(forward, from_logits, optimizer, weights, steps_per_epoch, jit_compile):
-    """The compiled epoch (and its step): steps_per_epoch mini-batches, looped over in the graph."""
+def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> Callable:
+    """The lecture's step on one mini-batch (x, y), uncompiled: `train` compiles it into an epoch.
 
+    Forward under a GradientTape with training=True, the cost J (from the logits
+    when the model ends in a SoftmaxClassifier), its gradients, the optimizer's
+    update. Returns J before the update and the number of examples classified right.
+    """
+    return _train_step(*_loss_forward(model), optimizer, model.trainable_variables)
+
+
+def _loss_forward(model: keras.Model):
+    """The function to compute the cost from, and whether it returns logits.
+
+    The cost from the logits z is the stable form; models without a
+    SoftmaxClassifier head are trained from their probabilities.
+    """
+    forward = logits_model(model)
+    return (forward, True) if forward is not None else (model, False)
+
+
+def _train_step(forward, from_logits, optimizer, weights):
     def train_step(x, y):
         with tf.GradientTape() as tape:
             out = forward(x, training=True)  # batch norm: the batch's mu and sigma2
@@ -295,8 +310,11 @@ def _compile_train_epoch(forward, from_logits, optimizer, weights, steps_per_epo
         optimizer.apply_gradients(zip(grads, weights))
         return loss, _correct(y, out)
 
-    if jit_compile:
-        train_step = tf.function(train_step, jit_compile=True)
+    return train_step
+
+
+def _compile_train_epoch(train_step, steps_per_epoch: int):
+    """The compiled epoch: steps_per_epoch mini-batches, looped over in the graph."""
 
     @tf.function
     def train_epoch(batches):
@@ -319,14 +337,12 @@ def _compile_train_epoch(forward, from_logits, optimizer, weights, steps_per_epo
             count += m
         return total_loss / count, total_correct / count, bad_step, bad_loss
 
-    return train_epoch, train_step
+    return train_epoch
 
 
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """The cost J and the accuracy of `model` on (x, y) with training=False (moving statistics)."""
-    forward = logits_model(model)
-    from_logits = forward is not None
-    fn = _compile_evaluate(forward or model, from_logits, x.shape[1], y.shape[1])
+    fn = _compile_evaluate(*_loss_forward(model), x.shape[1], y.shape[1])
     loss, accuracy = fn(tf.constant(x, tf.float32), tf.constant(y, tf.float32))
     return {"loss": float(loss), "accuracy": float(accuracy)}
 
