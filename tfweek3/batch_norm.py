@@ -59,10 +59,11 @@ class ManualBatchNorm(keras.layers.Layer):
     With `synchronized=True`, under a tf.distribute strategy, mu and sigma2 are
     those of the global batch (sums all-reduced across replicas).
 
-    Speed: the element-wise steps of the formulas are small functions compiled
-    with XLA (the `_kernels` at the end of this file), so that each line of the
-    note is one pass over the batch, and the backward pass is the closed form;
-    `benchmarks/bench_batch_norm.py` measures it against Keras.
+    Speed: the forward pass (`_forward`: mu, sigma2, z_norm, z_tilde) and the
+    closed-form backward pass (`_backward`) are each compiled with XLA into one
+    computation, so that the note's lines become a few passes over the batch
+    instead of one pass per operation; `benchmarks/bench_batch_norm.py` measures
+    it against Keras.
     """
 
     def __init__(
@@ -168,12 +169,10 @@ class ManualBatchNorm(keras.layers.Layer):
         beta = self._per_unit(self.beta, dtype, default=0.0)
 
         if training and self.trainable:
-            mu, sigma2, m = self._moments(z, weights)
-            self._update_moving_statistics(mu, sigma2)
-            z_tilde = _normalize_with_batch_statistics(
-                z, gamma, beta, mu, sigma2, m, weights, self.epsilon, self._flat_axes,
-                self._all_reduce_sum,
+            z_tilde, mu, sigma2 = _normalize_with_batch_statistics(
+                z, gamma, beta, weights, self.epsilon, self._flat_axes, self._replica_sum(),
             )
+            self._update_moving_statistics(mu, sigma2)
         else:
             mu = self._per_unit(self.moving_mean, dtype)
             sigma2 = self._per_unit(self.moving_variance, dtype)
@@ -193,7 +192,9 @@ class ManualBatchNorm(keras.layers.Layer):
             self.build(inputs.shape)
         self._check_inputs(inputs, mask)
         z = tf.cast(inputs, tf.float64 if inputs.dtype == tf.float64 else tf.float32)
-        mu, sigma2, _ = self._moments(*self._flatten(z, mask)[:2])
+        z, weights, _ = self._flatten(z, mask)
+        all_reduce_sum = self._replica_sum() or _no_all_reduce
+        mu, sigma2, _ = _batch_statistics(z, weights, self._flat_axes, all_reduce_sum)
         return tf.reshape(mu, (self._channels,)), tf.reshape(sigma2, (self._channels,))
 
     def _flatten(self, z, mask):
@@ -215,39 +216,21 @@ class ManualBatchNorm(keras.layers.Layer):
             weights = tf.reshape(weights, flat_shape)
         return tf.reshape(z, flat_shape), weights, shape
 
-    def _moments(self, z, weights):
-        """mu and sigma2 of the batch (per unit, biased), and the count m they divide by."""
-        axes = self._flat_axes
-        if weights is None:
-            sizes = [z.shape[i] for i in axes]
-            if None in sizes:
-                sizes = [tf.shape(z)[i] for i in axes]
-            m = tf.cast(math.prod(sizes), z.dtype)
-            total = tf.reduce_sum(z, axes, keepdims=True)
-        else:
-            m = tf.reduce_sum(weights, axes, keepdims=True)
-            total = tf.reduce_sum(weights * z, axes, keepdims=True)
-        m = self._all_reduce_sum(m)
-        if weights is not None:
-            m = m + _MASK_COUNT_EPSILON
-        mu = self._all_reduce_sum(total) / m
-        sigma2 = self._all_reduce_sum(_sum_of_squared_deviations(z, mu, weights, axes)) / m
-        return mu, sigma2, m
-
     def _update_moving_statistics(self, mu, sigma2):
         momentum = self.momentum
         for moving, batch_value in ((self.moving_mean, mu), (self.moving_variance, sigma2)):
             batch_value = tf.cast(tf.reshape(batch_value, (self._channels,)), moving.dtype)
             moving.assign(moving * momentum + batch_value * (1.0 - momentum))
 
-    def _all_reduce_sum(self, value):
-        """Sum over replicas when synchronized under a strategy; otherwise the value itself."""
+    def _replica_sum(self):
+        """A function summing a tensor over the replicas when the statistics are synchronized
+        under a strategy with more than one replica; None when there is nothing to sum."""
         if not self.synchronized:
-            return value
+            return None
         context = tf.distribute.get_replica_context()
         if context is None or context.num_replicas_in_sync == 1:
-            return value
-        return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+            return None
+        return lambda value: context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
     def _per_unit(self, variable, dtype, default=None):
         """A per-unit weight shaped (1, C) or (1, C, 1) like mu (`default` when the layer has none)."""
@@ -315,75 +298,91 @@ class ManualBatchNorm(keras.layers.Layer):
         return config
 
 
-def _normalize_with_batch_statistics(z, gamma, beta, mu, sigma2, m, weights, epsilon, axes,
-                                     all_reduce_sum):
-    """z_tilde = gamma * z_norm + beta with the batch's mu and sigma2, and its closed-form gradient.
+def _no_all_reduce(value):
+    return value
 
-    z has the shape (before, C) or (before, C, after), and the sums run over `axes`,
-    all but C. mu, sigma2, m, gamma and beta are per-unit tensors that broadcast
-    against z; `weights` is the mask (1 for the positions that count) or None.
-    `all_reduce_sum` sums a tensor across replicas when the statistics are
-    synchronized: the backward sums then cover the global batch, as the forward
-    statistics do.
+
+def _batch_statistics(z, weights, axes, all_reduce_sum=_no_all_reduce):
+    """mu and sigma2 of the batch (per unit, biased), and the count m they divide by.
+
+    z has the shape (before, C) or (before, C, after) and the sums run over `axes`,
+    all but C; `weights` is the mask (1 for the positions that count) or None.
+    `all_reduce_sum` sums across replicas when the statistics are synchronized.
     """
-    mu = tf.stop_gradient(mu)
-    inv_std = tf.stop_gradient(tf.math.rsqrt(sigma2 + epsilon))
-
-    @tf.custom_gradient
-    def forward(z, gamma, beta):
-        z_tilde = _scale_and_shift(z, mu, gamma * inv_std, beta)
-
-        def backward(dz_tilde):
-            dbeta, dz_tilde_dot_deviation = _gradient_sums(dz_tilde, z, mu, axes)
-            dgamma = dz_tilde_dot_deviation * inv_std  # sum_i dz_tilde(i) * z_norm(i)
-            # mu and sigma2 depend on every z(i) of the (global) batch: sums over all of it.
-            mean_dbeta = all_reduce_sum(dbeta) / m
-            mean_dgamma = all_reduce_sum(dgamma) / m
-            # dz = gamma * inv_std * (dz_tilde - (mean_dbeta + z_norm * mean_dgamma)), per unit.
-            k = gamma * inv_std
-            dz = _input_gradient(dz_tilde, z, mu, k, k * inv_std * mean_dgamma, k * mean_dbeta,
-                                 weights)
-            return dz, dgamma, dbeta
-
-        return z_tilde, backward
-
-    return forward(z, gamma, beta)
-
-
-# The element-wise _kernels below are compiled with XLA (jit_compile=True) so that each
-# chain of element-wise operations becomes a single pass over the batch, instead of
-# one pass (and one full-size temporary tensor) per operation. Each kernel is a
-# line of the note's formulas; mu, scale, shift, a and b are per-unit tensors.
-
-
-@tf.function(jit_compile=True)
-def _sum_of_squared_deviations(z, mu, weights, axes):
-    """sum_i (z(i) - mu)^2 (weighted by the mask, if any)."""
+    if weights is None:
+        sizes = [z.shape[i] for i in axes]
+        if None in sizes:
+            sizes = [tf.shape(z)[i] for i in axes]
+        m = tf.cast(math.prod(sizes), z.dtype)
+        total = tf.reduce_sum(z, axes, keepdims=True)
+    else:
+        m = tf.reduce_sum(weights, axes, keepdims=True)
+        total = tf.reduce_sum(weights * z, axes, keepdims=True)
+    m = all_reduce_sum(m)
+    if weights is not None:
+        m = m + _MASK_COUNT_EPSILON
+    mu = all_reduce_sum(total) / m
     squared = tf.math.squared_difference(z, mu)
     if weights is not None:
         squared = weights * squared
-    return tf.reduce_sum(squared, axes, keepdims=True)
+    sigma2 = all_reduce_sum(tf.reduce_sum(squared, axes, keepdims=True)) / m
+    return mu, sigma2, m
 
 
-@tf.function(jit_compile=True)
-def _scale_and_shift(z, mu, scale, shift):
-    """z_tilde = gamma * (z - mu) / sqrt(sigma2 + epsilon) + beta, with scale = gamma / sqrt(...)."""
-    return (z - mu) * scale + shift
+def _forward(z, gamma, beta, weights, epsilon, axes, all_reduce_sum=_no_all_reduce):
+    """The note's four lines: mu, sigma2, z_norm, z_tilde (and what the backward pass reuses)."""
+    mu, sigma2, m = _batch_statistics(z, weights, axes, all_reduce_sum)
+    inv_std = tf.math.rsqrt(sigma2 + epsilon)
+    z_norm = (z - mu) * inv_std
+    z_tilde = gamma * z_norm + beta
+    return z_tilde, mu, sigma2, inv_std, m
 
 
-@tf.function(jit_compile=True)
-def _gradient_sums(dz_tilde, z, mu, axes):
-    """dbeta = sum_i dz_tilde(i), and sum_i dz_tilde(i) * (z(i) - mu)."""
+def _backward(dz_tilde, z, gamma, mu, inv_std, m, weights, axes, all_reduce_sum=_no_all_reduce):
+    """The closed-form backward pass: dz, dgamma, dbeta from dz_tilde.
+
+    mu and sigma2 depend on every z(i) of the (global) batch, hence the sums over
+    all of it; with a mask, only the positions that count moved mu and sigma2.
+    """
+    z_norm = (z - mu) * inv_std
     dbeta = tf.reduce_sum(dz_tilde, axes, keepdims=True)
-    return dbeta, tf.reduce_sum(dz_tilde * (z - mu), axes, keepdims=True)
-
-
-@tf.function(jit_compile=True)
-def _input_gradient(dz_tilde, z, mu, k, a, b, weights):
-    """dz = k * dz_tilde - weights * ((z - mu) * a + b)."""
-    correction = (z - mu) * a + b
+    dgamma = tf.reduce_sum(dz_tilde * z_norm, axes, keepdims=True)
+    correction = (all_reduce_sum(dbeta) + z_norm * all_reduce_sum(dgamma)) / m
     if weights is not None:
         correction = weights * correction
-    return k * dz_tilde - correction
+    dz = gamma * inv_std * (dz_tilde - correction)
+    return dz, dgamma, dbeta
 
 
+# Compiled with XLA, each of the two passes is one fused computation over the batch
+# instead of one pass (and one full-size temporary tensor) per operation. A
+# synchronized layer calls the plain functions: its all-reduces cannot run inside XLA.
+_forward_xla = tf.function(_forward, jit_compile=True)
+_backward_xla = tf.function(_backward, jit_compile=True)
+
+
+def _normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, all_reduce_sum):
+    """z_tilde = gamma * z_norm + beta with the batch's statistics, and its closed-form gradient.
+
+    Returns z_tilde, mu and sigma2 (for the moving averages; no gradient flows through them).
+    `all_reduce_sum` is None when the statistics need no synchronization.
+    """
+    if all_reduce_sum is None:
+        forward, backward, extra = _forward_xla, _backward_xla, ()
+    else:
+        forward, backward, extra = _forward, _backward, (all_reduce_sum,)
+    statistics = []
+
+    @tf.custom_gradient
+    def normalize(z, gamma, beta):
+        z_tilde, mu, sigma2, inv_std, m = forward(z, gamma, beta, weights, epsilon, axes, *extra)
+        statistics.extend((mu, sigma2))
+
+        def gradient(dz_tilde):
+            return backward(dz_tilde, z, gamma, mu, inv_std, m, weights, axes, *extra)
+
+        return z_tilde, gradient
+
+    z_tilde = normalize(z, gamma, beta)
+    mu, sigma2 = statistics
+    return z_tilde, mu, sigma2
