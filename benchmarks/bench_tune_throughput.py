@@ -12,6 +12,10 @@
    and two workers each import TensorFlow) does not dominate.
    Target: ratio >= 1.6. It needs a second core that nothing else uses: the
    load average before and after is printed beside the table.
+   The ceiling beside it: two copies of the `--workers 1` command started
+   together, each doing the whole search (no chief, no gRPC, no coordination).
+   2 x (time of one alone) / (time of the pair) is the most any two processes
+   sharing these cores could gain.
 
     python benchmarks/bench_tune_throughput.py                 # two tables, then one JSON line
     python benchmarks/bench_tune_throughput.py --parts workers # the second table only
@@ -89,6 +93,21 @@ def command_search(workers: int, trials: int, epochs: int, seed: int, directory:
     return time.perf_counter() - start
 
 
+def command_pair(trials: int, epochs: int, seed: int, directory: str) -> float:
+    """Seconds until two `tfweek3 tune --workers 1`, started together, have both ended."""
+    commands = [[sys.executable, "-m", "tfweek3", "tune", "--trials", str(trials),
+                 "--epochs", str(epochs), "--seed", str(seed),
+                 "--dir", os.path.join(directory, copy), "--overwrite", "--no-tensorboard"]
+                for copy in ("a", "b")]
+    start = time.perf_counter()
+    processes = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for command in commands]
+    for process, command in zip(processes, commands):
+        if process.wait() != 0:
+            raise subprocess.CalledProcessError(process.returncode, command)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=12)
@@ -100,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     parts = args.parts.split(",")
     data = load_dataset("digits")
-    ours, fit, one, two = [], [], [], []
+    ours, fit, one, two, pair = [], [], [], [], []
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats if "loop" in parts else 0):
@@ -113,8 +132,10 @@ def main() -> None:
                                       os.path.join(tmp, "one")))
             two.append(command_search(2, args.worker_trials, args.worker_epochs, r,
                                       os.path.join(tmp, "two")))
-            print(f"  repeat {r}: 1 worker {one[-1]:.1f} s, 2 workers {two[-1]:.1f} s",
-                  flush=True)
+            pair.append(command_pair(args.worker_trials, args.worker_epochs, r,
+                                     os.path.join(tmp, "pair")))
+            print(f"  repeat {r}: 1 worker {one[-1]:.1f} s, 2 workers {two[-1]:.1f} s, "
+                  f"two independent copies {pair[-1]:.1f} s", flush=True)
 
     def per_minute(trials, seconds):
         return trials * 60 / statistics.median(seconds) if seconds else None
@@ -123,9 +144,11 @@ def main() -> None:
         "tfweek3": per_minute(args.trials, ours), "model_fit": per_minute(args.trials, fit),
         "workers_1": per_minute(args.worker_trials, one),
         "workers_2": per_minute(args.worker_trials, two),
+        "independent_pair": per_minute(2 * args.worker_trials, pair),
     }
     loop_ratio = rates["tfweek3"] / rates["model_fit"] if ours else None
     worker_ratio = rates["workers_2"] / rates["workers_1"] if one else None
+    ceiling = rates["independent_pair"] / rates["workers_1"] if one else None
     cores = os.cpu_count()
     load = (load_before, os.getloadavg()[0])
     if ours:
@@ -145,10 +168,13 @@ def main() -> None:
         print(f"| 1 | {rates['workers_1']:.1f} |")
         print(f"| 2 | {rates['workers_2']:.1f} |")
         print(f"| ratio (target >= 1.6) | {worker_ratio:.2f} |")
+        print(f"| two independent copies, no coordination | {rates['independent_pair']:.1f} |")
+        print(f"| ceiling: their ratio to 1 | {ceiling:.2f} |")
     print(json.dumps({"trials_per_minute": rates, "loop_vs_model_fit": loop_ratio,
-                      "two_workers_vs_one": worker_ratio, "cores": cores, "load_average": load,
+                      "two_workers_vs_one": worker_ratio,
+                      "independent_pair_vs_one": ceiling, "cores": cores, "load_average": load,
                       "seconds": {"tfweek3": ours, "model_fit": fit, "workers_1": one,
-                                  "workers_2": two}}))
+                                  "workers_2": two, "independent_pair": pair}}))
 
 
 if __name__ == "__main__":

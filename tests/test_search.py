@@ -254,3 +254,80 @@ def test_synthetic_objective_and_win_rate(tmp_path):
     shares = random_vs_grid_win_rate(seeds=4, budget=9, directory=str(tmp_path))
     assert shares["random_wins"] + shares["grid_wins"] + shares["ties"] == pytest.approx(1.0)
     assert math.isfinite(shares["random_mean_regret"]) and shares["grid_mean_regret"] > 0
+
+
+def make_oracle(tmp_path, save_seconds: float):
+    """tfweek3's RandomSearch oracle over one float, in tmp_path, with one running trial."""
+    import keras_tuner as kt
+
+    from tfweek3.search import _make_oracle_classes
+
+    random_oracle, _ = _make_oracle_classes()
+    oracle = random_oracle(objective=kt.Objective("val_accuracy", "max"), max_trials=2, seed=1)
+    oracle.SAVE_RUNNING_TRIAL_SECONDS = save_seconds
+    hp = kt.HyperParameters()
+    hp.Float("alpha", 1e-4, 1.0, sampling="log")
+    oracle.update_space(hp)
+    oracle._set_project_dir(str(tmp_path), "project")
+    return oracle, oracle.create_trial("tuner0")
+
+
+def test_each_epoch_reaches_the_oracle_in_o1_and_the_trial_file_at_most_once_a_second(tmp_path):
+    oracle, trial = make_oracle(tmp_path, save_seconds=3600.0)
+    trial_file = tmp_path / "project" / f"trial_{trial.trial_id}" / "trial.json"
+    for step in range(5):
+        returned = oracle.update_trial(trial.trial_id, {"val_accuracy": 0.1 * step}, step=step)
+        # What the chief sends back to a worker: the status, not the history.
+        assert returned.status == "RUNNING" and returned.trial_id == trial.trial_id
+        assert not returned.metrics.exists("val_accuracy")
+    # In memory every epoch; on disk the first one (a running trial is re-run on resume).
+    kept = oracle.get_trial(trial.trial_id).metrics.get_history("val_accuracy")
+    assert [obs.step for obs in kept] == [0, 1, 2, 3, 4]
+    assert [obs["step"] for obs in observations(trial_file)] == [0]
+
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)  # the end writes the whole history
+    assert [obs["step"] for obs in observations(trial_file)] == [0, 1, 2, 3, 4]
+    assert read_json(trial_file)["score"] == pytest.approx(0.4)
+
+    oracle, trial = make_oracle(tmp_path / "every", save_seconds=0.0)
+    for step in range(3):
+        oracle.update_trial(trial.trial_id, {"val_accuracy": 0.5}, step=step)
+        written = observations(tmp_path / "every" / "project" / f"trial_{trial.trial_id}"
+                               / "trial.json")
+        assert len(written) == step + 1
+
+
+class RecordingOracle:
+    """Stands in for a (slow) oracle: records update_trial calls, fails on request."""
+
+    def __init__(self, fail_at_step: int | None = None):
+        self.calls = []
+        self.fail_at_step = fail_at_step
+
+    def update_trial(self, trial_id, metrics, step=0):
+        import time
+
+        time.sleep(0.002)
+        if step == self.fail_at_step:
+            raise ConnectionError(f"chief gone at step {step}")
+        self.calls.append((trial_id, metrics["val_accuracy"], step))
+
+
+def test_epoch_reports_arrive_in_order_before_close_returns_and_errors_reach_the_trial():
+    from tfweek3.search import _EpochReports
+
+    oracle = RecordingOracle()
+    reports = _EpochReports(oracle, "07")
+    for step in range(40):
+        reports.send({"val_accuracy": step / 40}, step=step)
+    reports.close()
+    assert oracle.calls == [("07", step / 40, step) for step in range(40)]
+
+    oracle = RecordingOracle(fail_at_step=3)
+    reports = _EpochReports(oracle, "08")
+    for step in range(10):
+        reports.send({"val_accuracy": 0.5}, step=step)
+    with pytest.raises(ConnectionError, match="step 3"):
+        reports.close()
+    assert [step for _, _, step in oracle.calls] == [0, 1, 2]  # nothing after the failure
