@@ -7,6 +7,7 @@ import json
 import math
 import os
 import signal
+import time
 
 import pytest
 from helpers_search import (
@@ -272,7 +273,7 @@ def make_oracle(tmp_path, save_seconds: float):
     return oracle, oracle.create_trial("tuner0")
 
 
-def test_each_epoch_reaches_the_oracle_in_o1_and_the_trial_file_at_most_once_a_second(tmp_path):
+def test_each_epoch_reaches_the_oracle_and_a_running_trials_file_at_most_once_a_second(tmp_path):
     oracle, trial = make_oracle(tmp_path, save_seconds=3600.0)
     trial_file = tmp_path / "project" / f"trial_{trial.trial_id}" / "trial.json"
     for step in range(5):
@@ -306,8 +307,6 @@ class RecordingOracle:
         self.fail_at_step = fail_at_step
 
     def update_trial(self, trial_id, metrics, step=0):
-        import time
-
         time.sleep(0.002)
         if step == self.fail_at_step:
             raise ConnectionError(f"chief gone at step {step}")

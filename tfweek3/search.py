@@ -165,6 +165,7 @@ def _make_oracle_classes():
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._saved_at = {}  # trial id -> when update_trial last wrote its trial.json
+
         def score_trial(self, trial):
             super().score_trial(trial)
             if trial.metrics.exists("diverged"):
