@@ -33,10 +33,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import tensorflow as tf
 
-from tfweek3.data import load_dataset, make_batches
-from tfweek3.network import build_network, logits_model
-from tfweek3.softmax import cost
-from tfweek3.training import make_train_step, train
+from tfweek3.layers.softmax import cost
+from tfweek3.training.data import load_dataset, make_batches
+from tfweek3.training.loop import make_train_step, train
+from tfweek3.training.network import build_network, logits_model
 
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-3

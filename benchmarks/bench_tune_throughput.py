@@ -37,11 +37,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import keras_tuner as kt
 
-from tfweek3.data import load_dataset
-from tfweek3.network import build_network
-from tfweek3.search import SearchConfig, run_search
-from tfweek3.search_space import SearchSpace, define_hyperparameters
-from tfweek3.training import make_optimizer
+from tfweek3.training.data import load_dataset
+from tfweek3.training.loop import make_optimizer
+from tfweek3.training.network import build_network
+from tfweek3.tuning.search import SearchConfig, run_search
+from tfweek3.tuning.search_space import SearchSpace, define_hyperparameters
 
 SPACE = SearchSpace()
 

@@ -42,9 +42,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf
 
-from tfweek3 import grid_vs_random, log_scale, nudges, search, search_rounds
-from tfweek3.babysit import BabysitConfig, babysit
-from tfweek3.search_space import SearchSpace
+from tfweek3.course import grid_vs_random, log_scale, nudges, search_rounds
+from tfweek3.tuning import search
+from tfweek3.tuning.babysit import BabysitConfig, babysit
+from tfweek3.tuning.search_space import SearchSpace
 
 tf.get_logger().setLevel("ERROR")
 

@@ -44,18 +44,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfweek3 import (
+from tfweek3.course import (
     bn_formulas,
     bn_noise,
     bn_test_time,
     covariate_shift,
     demo,
     learning_rate_sweep,
-    reference,
 )
-from tfweek3.data import load_dataset
-from tfweek3.network import build_network
-from tfweek3.training import train
+from tfweek3.layers import reference
+from tfweek3.training.data import load_dataset
+from tfweek3.training.loop import train
+from tfweek3.training.network import build_network
 
 tf.get_logger().setLevel("ERROR")
 

@@ -38,10 +38,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from tfweek3 import demo, reference, softmax_regression, toy_data
-from tfweek3.evaluation import accuracy
-from tfweek3.network import logits_model
-from tfweek3.softmax import categorical_cross_entropy, cost, softmax
+from tfweek3.course import demo, softmax_regression, toy_data
+from tfweek3.layers import reference
+from tfweek3.layers.softmax import categorical_cross_entropy, cost, softmax
+from tfweek3.training.evaluation import accuracy
+from tfweek3.training.network import logits_model
 
 tf.get_logger().setLevel("ERROR")
 

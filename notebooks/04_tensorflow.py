@@ -36,11 +36,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import tensorflow as tf
 
-from tfweek3 import tf_basics
-from tfweek3.data import load_dataset
-from tfweek3.evaluation import accuracy
-from tfweek3.network import build_network
-from tfweek3.training import train
+from tfweek3.course import tf_basics
+from tfweek3.training.data import load_dataset
+from tfweek3.training.evaluation import accuracy
+from tfweek3.training.loop import train
+from tfweek3.training.network import build_network
 
 tf.get_logger().setLevel("ERROR")
 

@@ -20,9 +20,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfweek3.data import Dataset, load_dataset
-from tfweek3.network import build_network
-from tfweek3.training import train
+from tfweek3.training.data import Dataset, load_dataset
+from tfweek3.training.loop import train
+from tfweek3.training.network import build_network
 
 
 def small_digits() -> Dataset:

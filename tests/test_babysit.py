@@ -7,7 +7,7 @@ import sys
 import pytest
 from helpers_search import ENV
 
-from tfweek3.babysit import BabysitConfig, babysit, parse_control
+from tfweek3.tuning.babysit import BabysitConfig, babysit, parse_control
 
 SMALL = {"hidden_units": (16,), "batch_norm": None, "learning_rate": 0.01, "beta": 0.9}
 
@@ -90,7 +90,7 @@ def test_babysit_command_reads_the_control_file(tmp_path):
     (["--dataset", "npz:/no/such/file.npz"], "--dataset"),
 ])
 def test_babysit_bad_flags_are_one_line_exit_2(flags, named, tmp_path, capsys):
-    from tfweek3.cli import main
+    from tfweek3.cli.main import main
 
     try:
         status = main(["babysit", "--dir", str(tmp_path), *flags])

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfweek3 import ManualBatchNorm, reference
+from tfweek3 import ManualBatchNorm
+from tfweek3.layers import reference
 
 LAYOUTS = [  # (input shape, axis)
     ((32, 6), -1),  # after a Dense layer

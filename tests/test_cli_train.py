@@ -8,9 +8,9 @@ import tensorflow as tf
 from helpers_data import write_signs
 from helpers_network import numpy_accuracy, numpy_cost, numpy_forward
 
-from tfweek3.cli import main
-from tfweek3.data import load_dataset
-from tfweek3.network import build_network
+from tfweek3.cli.main import main
+from tfweek3.training.data import load_dataset
+from tfweek3.training.network import build_network
 
 FLAGS = ["--dataset", "--hidden", "--batch-norm", "--optimizer", "--learning-rate", "--beta",
          "--batch-size", "--epochs", "--patience", "--seed", "--validation-fraction", "--out",
@@ -96,7 +96,7 @@ def test_divergence_is_one_line_and_status_1(capsys, tmp_path):
                    "--out", str(out), "--quiet"])
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1
-    assert "training diverged" in err and "epoch 0, step" in err
+    assert "training diverged" in err and "epoch 1, step" in err
     assert json.loads((out / "history.json").read_text())["loss"] == []
     assert tf.train.latest_checkpoint(str(out / "checkpoints")) is None
 
@@ -107,4 +107,4 @@ def test_defaults_on_digits_reach_95_percent_test_accuracy(tmp_path):
     assert metrics["epochs_run"] == 50
     assert metrics["test_accuracy"] >= 0.95
     history = json.loads((tmp_path / "history.json").read_text())
-    assert np.argmax(history["val_accuracy"]) == metrics["best_epoch"]
+    assert np.argmax(history["val_accuracy"]) + 1 == metrics["best_epoch"]  # epochs from 1

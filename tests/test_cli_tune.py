@@ -4,10 +4,10 @@ import argparse
 
 import pytest
 
-from tfweek3 import cli_tune
-from tfweek3.cli import main
-from tfweek3.search import SearchConfig
-from tfweek3.search_space import SearchSpace
+from tfweek3.cli import tune as cli_tune
+from tfweek3.cli.main import main
+from tfweek3.tuning.search import SearchConfig
+from tfweek3.tuning.search_space import SearchSpace
 
 
 def parse(argv):

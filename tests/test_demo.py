@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tfweek3 import demo, reference
-from tfweek3.cli import main
+from tfweek3.cli.main import main
+from tfweek3.course import demo
+from tfweek3.layers import reference
 
 
 def test_three_implementations_agree_on_every_quantity():
@@ -44,7 +45,7 @@ def test_demo_with_other_epsilon_and_momentum(capsys):
 
 def test_bad_arguments_exit_with_status_2(capsys):
     assert main(["demo", "--epsilon", "-1"]) == 2
-    assert "--epsilon" in capsys.readouterr().out
+    assert "--epsilon" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_same_command():

@@ -13,7 +13,7 @@ from helpers_search import (
     wait_for,
 )
 
-from tfweek3 import distributed
+from tfweek3.tuning import caviar as distributed
 
 EPOCHS = 10  # mini-batches of 16: each epoch lasts long enough to kill a worker mid-trial
 TRIALS = 4

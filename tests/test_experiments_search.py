@@ -4,10 +4,10 @@ import matplotlib
 import numpy as np
 import pytest
 
-from tfweek3 import grid_vs_random, log_scale, nudges, search_rounds
-from tfweek3.babysit import BabysitResult
-from tfweek3.search import synthetic_score
-from tfweek3.search_space import SearchSpace
+from tfweek3.course import grid_vs_random, log_scale, nudges, search_rounds
+from tfweek3.tuning.babysit import BabysitResult
+from tfweek3.tuning.search import synthetic_score
+from tfweek3.tuning.search_space import SearchSpace
 
 matplotlib.use("Agg")
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfweek3 import softmax_regression, tf_basics, toy_data
-from tfweek3.evaluation import accuracy
-from tfweek3.network import build_network
-from tfweek3.softmax import cost
+from tfweek3.course import softmax_regression, tf_basics, toy_data
+from tfweek3.layers.softmax import cost
+from tfweek3.training.evaluation import accuracy
+from tfweek3.training.network import build_network
 
 matplotlib.use("Agg")
 

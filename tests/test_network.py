@@ -6,7 +6,7 @@ import pytest
 from helpers_network import numpy_forward
 
 from tfweek3 import ManualBatchNorm, SoftmaxClassifier
-from tfweek3.network import build_network, logits_model
+from tfweek3.training.network import build_network, logits_model
 
 X = np.random.default_rng(0).normal(size=(16, 7)).astype(np.float32)
 

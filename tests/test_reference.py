@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tfweek3 import reference
+from tfweek3.layers import reference
 
 
 def test_batch_norm_forward_gives_mean_beta_and_spread_gamma():

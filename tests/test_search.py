@@ -19,8 +19,8 @@ from helpers_search import (
     wait_for,
 )
 
-from tfweek3 import training
-from tfweek3.search import (
+from tfweek3.training import loop as training
+from tfweek3.tuning.search import (
     SearchConfig,
     format_table,
     random_vs_grid_win_rate,
@@ -30,7 +30,7 @@ from tfweek3.search import (
     synthetic_score,
     synthetic_search,
 )
-from tfweek3.search_space import SearchSpace, narrow_space
+from tfweek3.tuning.search_space import SearchSpace, narrow_space
 
 # A small network, so that a trial takes about a second on digits.
 SMALL = {"units": (8, 8), "layers": (1, 1), "batch_size": (64,), "batch_norm": (False,)}
@@ -261,7 +261,7 @@ def make_oracle(tmp_path, save_seconds: float):
     """tfweek3's RandomSearch oracle over one float, in tmp_path, with one running trial."""
     import keras_tuner as kt
 
-    from tfweek3.search import _make_oracle_classes
+    from tfweek3.tuning.search import _make_oracle_classes
 
     random_oracle, _ = _make_oracle_classes()
     oracle = random_oracle(objective=kt.Objective("val_accuracy", "max"), max_trials=2, seed=1)
@@ -314,7 +314,7 @@ class RecordingOracle:
 
 
 def test_epoch_reports_arrive_in_order_before_close_returns_and_errors_reach_the_trial():
-    from tfweek3.search import _EpochReports
+    from tfweek3.tuning.search import _EpochReports
 
     oracle = RecordingOracle()
     reports = _EpochReports(oracle, "07")

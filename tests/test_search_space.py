@@ -6,7 +6,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from tfweek3.search_space import (
+from tfweek3.tuning.search_space import (
     SearchSpace,
     SearchSpaceError,
     decade_fractions,

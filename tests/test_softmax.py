@@ -5,15 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfweek3 import (
-    SoftmaxClassifier,
-    categorical_cross_entropy,
-    cost,
-    hardmax,
-    reference,
-    softmax,
-)
-from tfweek3.softmax import log_softmax
+from tfweek3 import SoftmaxClassifier, categorical_cross_entropy, cost, hardmax, softmax
+from tfweek3.layers import reference
+from tfweek3.layers.softmax import log_softmax
 
 
 def test_softmax_of_the_lecture_example():

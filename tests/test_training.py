@@ -13,15 +13,12 @@ import tensorflow as tf
 from helpers_network import numpy_accuracy, numpy_cost, numpy_forward
 from helpers_train_child import small_digits
 
-from tfweek3.data import make_batches
-from tfweek3.network import build_network
-from tfweek3.training import (
-    DivergedError,
-    checkpoint_for_epoch,
-    evaluate,
-    make_optimizer,
-    train,
-)
+from tfweek3.training.checkpoints import CheckpointError, checkpoint_for_epoch
+from tfweek3.training.data import make_batches
+from tfweek3.training.evaluation import evaluate
+from tfweek3.training.loop import DivergedError, train
+from tfweek3.training.network import build_network
+from tfweek3.training.optimizers import make_optimizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -155,8 +152,8 @@ def test_tensorboard_scalars_are_the_history(data, tmp_path):
                     found.setdefault(name, {})[event.step] = float(tf.make_ndarray(value.tensor))
     assert set(found) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
     for key, by_step in found.items():
-        assert sorted(by_step) == [0, 1, 2]
-        np.testing.assert_allclose([by_step[s] for s in range(3)], result.history[key], rtol=1e-6)
+        assert sorted(by_step) == [1, 2, 3]  # epochs count from 1
+        np.testing.assert_allclose([by_step[s] for s in (1, 2, 3)], result.history[key], rtol=1e-6)
 
 
 def test_resume_continues_exactly(data, tmp_path):
@@ -172,11 +169,11 @@ def test_resume_continues_exactly(data, tmp_path):
 
 
 def test_killed_run_resumed_ends_like_an_uninterrupted_one(data, tmp_path):
-    """SIGKILL in the middle of a run (after epoch 1's checkpoint), then resume, in subprocesses."""
+    """SIGKILL in the middle of a run (after the second epoch's checkpoint), then resume, in subprocesses."""
     script = os.path.join(HERE, "helpers_train_child.py")
     checkpoints = str(tmp_path / "checkpoints")
     child = subprocess.Popen([sys.executable, script, checkpoints, "4", str(tmp_path / "no.npz"),
-                              "--pause-after", "1"], stdout=subprocess.PIPE, text=True)
+                              "--pause-after", "2"], stdout=subprocess.PIPE, text=True)
     try:
         lines = []
         for line in child.stdout:
@@ -187,7 +184,7 @@ def test_killed_run_resumed_ends_like_an_uninterrupted_one(data, tmp_path):
     finally:
         child.kill()
         child.wait(timeout=60)
-    assert lines == ["saved epoch 0", "saved epoch 1", "paused"] and child.returncode == -9
+    assert lines == ["saved epoch 1", "saved epoch 2", "paused"] and child.returncode == -9
     assert tf.train.latest_checkpoint(checkpoints).endswith("ckpt-2")
 
     subprocess.run([sys.executable, script, checkpoints, "4", str(tmp_path / "resumed.npz")],
@@ -203,21 +200,21 @@ def test_killed_run_resumed_ends_like_an_uninterrupted_one(data, tmp_path):
 def test_roll_back_to_an_epoch_with_another_learning_rate(data, tmp_path):
     directory = str(tmp_path)
     first = train(fresh(data), data, epochs=3, verbose=0, checkpoint_dir=directory)
-    assert [os.path.basename(checkpoint_for_epoch(directory, k)) for k in range(3)] == [
+    assert [os.path.basename(checkpoint_for_epoch(directory, k)) for k in (1, 2, 3)] == [
         "ckpt-1", "ckpt-2", "ckpt-3"]
     again = train(fresh(data), data, epochs=3, verbose=0, checkpoint_dir=directory,
-                  resume=checkpoint_for_epoch(directory, 0), learning_rate=1e-2)
+                  resume=checkpoint_for_epoch(directory, 1), learning_rate=1e-2)
     assert again.history["loss"][0] == first.history["loss"][0]
     assert again.history["learning_rate"] == pytest.approx([1e-3, 1e-2, 1e-2])
     assert again.history["loss"][1] != first.history["loss"][1]
     assert float(again.optimizer.learning_rate) == pytest.approx(1e-2)
-    # Rolling back to epoch 0 with epochs=1 restores it and drops the checkpoints after it.
+    # Rolling back to epoch 1 with epochs=1 restores it and drops the checkpoints after it.
     back = train(fresh(data, seed=3), data, epochs=1, verbose=0, checkpoint_dir=directory,
-                 resume=checkpoint_for_epoch(directory, 0))
+                 resume=checkpoint_for_epoch(directory, 1))
     assert back.history["loss"] == first.history["loss"][:1]
     assert tf.train.latest_checkpoint(directory).endswith("ckpt-1")
-    with pytest.raises(FileNotFoundError, match="epoch 1"):
-        checkpoint_for_epoch(directory, 1)
+    with pytest.raises(FileNotFoundError, match="after epoch 2"):
+        checkpoint_for_epoch(directory, 2)
 
 
 def test_early_stopping_agrees_with_keras_early_stopping(data):
@@ -236,7 +233,8 @@ def test_early_stopping_agrees_with_keras_early_stopping(data):
     for epoch, value in enumerate(accuracies):
         keras_rule.on_epoch_end(epoch, {"val_accuracy": value})
         assert keras_rule.model.stop_training == (epoch == len(accuracies) - 1)
-    assert result.best_epoch == keras_rule.best_epoch == int(np.argmax(accuracies))
+    # Epochs count from 1 here, from 0 in Keras's callback.
+    assert result.best_epoch == keras_rule.best_epoch + 1 == int(np.argmax(accuracies)) + 1
 
 
 def test_on_epoch_end_gets_the_logs_and_can_stop(data):
@@ -244,13 +242,13 @@ def test_on_epoch_end_gets_the_logs_and_can_stop(data):
 
     def callback(epoch, logs):
         seen.append((epoch, logs))
-        return epoch == 1
+        return epoch == 2
 
     result = train(fresh(data), data, epochs=5, verbose=0, on_epoch_end=callback)
     assert result.epochs_run == 2 and result.stopped_early
-    assert [epoch for epoch, _ in seen] == [0, 1]
+    assert [epoch for epoch, _ in seen] == [1, 2]  # epochs count from 1
     for epoch, logs in seen:
-        assert logs == {key: values[epoch] for key, values in result.history.items()}
+        assert logs == {key: values[epoch - 1] for key, values in result.history.items()}
 
 
 def test_nan_loss_stops_with_epoch_and_step_and_keeps_the_good_checkpoint(data, tmp_path):
@@ -262,15 +260,16 @@ def test_nan_loss_stops_with_epoch_and_step_and_keeps_the_good_checkpoint(data, 
     poisoned = small_digits()
     poisoned.x_train = poisoned.x_train.copy()
     poisoned.x_train[123, 5] = np.nan
-    # Where example 123 falls in epoch 1: the mini-batch whose loss becomes NaN.
+    # Where example 123 falls in the second epoch (make_batches counts epochs from 0):
+    # the mini-batch whose loss becomes NaN, counted from 1 as DivergedError does.
     index = np.arange(300, dtype=np.float32)[:, None]
     batches = [x.numpy()[:, 0] for x, _ in make_batches(index, index, 32, seed=0, first_epoch=1)]
-    step = next(i for i, batch in enumerate(batches) if 123 in batch)
+    step = next(i for i, batch in enumerate(batches, start=1) if 123 in batch)
 
     with pytest.raises(DivergedError) as error:
         train(model, poisoned, epochs=3, verbose=0, checkpoint_dir=directory, resume=True)
-    assert (error.value.epoch, error.value.step) == (1, step)
-    assert f"epoch 1, step {step}" in str(error.value) and "nan" in str(error.value)
+    assert (error.value.epoch, error.value.step) == (2, step)
+    assert f"epoch 2, step {step}" in str(error.value) and "nan" in str(error.value)
     assert len(error.value.history["loss"]) == 1
     assert tf.train.latest_checkpoint(directory).endswith("ckpt-1")
     restored = fresh(data, seed=4)
@@ -289,3 +288,12 @@ def test_bad_arguments_are_named(data):
         train(model, data, resume=True, verbose=0)
     with pytest.raises(ValueError, match="batch_size"):
         train(model, data, batch_size=0, verbose=0)
+
+
+def test_a_damaged_checkpoint_is_an_error_naming_it(data, tmp_path):
+    directory = str(tmp_path)
+    train(fresh(data), data, epochs=1, verbose=0, checkpoint_dir=directory)
+    index = tmp_path / "ckpt-1.index"
+    index.write_bytes(index.read_bytes()[:20])  # truncated, as by a full disk
+    with pytest.raises(CheckpointError, match="ckpt-1"):
+        train(fresh(data), data, epochs=2, verbose=0, checkpoint_dir=directory, resume=True)

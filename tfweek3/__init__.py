@@ -2,42 +2,56 @@
 
     from tfweek3 import ManualBatchNorm, SoftmaxClassifier, softmax
     from tfweek3 import load_dataset, build_network, train
+
+The package is built in floors; each imports only from the floors below it:
+
+    tfweek3.layers     batch norm and softmax: the note's formulas as Keras layers (and in NumPy)
+    tfweek3.training   the data, the course network, the GradientTape loop, checkpoints
+    tfweek3.tuning     hyperparameter search with KerasTuner, caviar and pandas
+    tfweek3.cli        the `tfweek3` command line
+    tfweek3.course     the notebooks' experiments, one module per claim of the note
+
+The names below are loaded on first use (PEP 562), so `import tfweek3` and
+`tfweek3 --help` do not import TensorFlow.
 """
 
-from tfweek3.babysit import BabysitConfig, babysit
-from tfweek3.batch_norm import ManualBatchNorm
-from tfweek3.data import DataError, Dataset, load_dataset
-from tfweek3.network import build_network
-from tfweek3.search import (
-    SearchConfig,
-    random_vs_grid_win_rate,
-    run_search,
-    synthetic_score,
-)
-from tfweek3.search_space import (
-    SearchSpace,
-    sample_beta,
-    sample_learning_rate,
-    sample_log_uniform,
-    sample_uniform,
-)
-from tfweek3.softmax import (
-    SoftmaxClassifier,
-    categorical_cross_entropy,
-    cost,
-    hardmax,
-    softmax,
-)
-from tfweek3.training import (
-    DivergedError,
-    TrainResult,
-    checkpoint_for_epoch,
-    make_optimizer,
-    make_train_step,
-    train,
-)
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
+
+# Public name -> the module that defines it.
+_PUBLIC = {
+    "ManualBatchNorm": "tfweek3.layers.batch_norm",
+    "SoftmaxClassifier": "tfweek3.layers.softmax",
+    "categorical_cross_entropy": "tfweek3.layers.softmax",
+    "cost": "tfweek3.layers.softmax",
+    "hardmax": "tfweek3.layers.softmax",
+    "softmax": "tfweek3.layers.softmax",
+    "DataError": "tfweek3.training.data",
+    "Dataset": "tfweek3.training.data",
+    "load_dataset": "tfweek3.training.data",
+    "build_network": "tfweek3.training.network",
+    "make_optimizer": "tfweek3.training.optimizers",
+    "checkpoint_for_epoch": "tfweek3.training.checkpoints",
+    "DivergedError": "tfweek3.training.loop",
+    "TrainResult": "tfweek3.training.loop",
+    "make_train_step": "tfweek3.training.loop",
+    "train": "tfweek3.training.loop",
+    "SearchSpace": "tfweek3.tuning.search_space",
+    "sample_beta": "tfweek3.tuning.search_space",
+    "sample_learning_rate": "tfweek3.tuning.search_space",
+    "sample_log_uniform": "tfweek3.tuning.search_space",
+    "sample_uniform": "tfweek3.tuning.search_space",
+    "SearchConfig": "tfweek3.tuning.config",
+    "run_search": "tfweek3.tuning.search",
+    "BabysitConfig": "tfweek3.tuning.babysit",
+    "babysit": "tfweek3.tuning.babysit",
+    "random_vs_grid_win_rate": "tfweek3.course.synthetic_search",
+    "synthetic_score": "tfweek3.course.grid_vs_random",
+}
 
 __all__ = [
     "BabysitConfig",
@@ -68,3 +82,52 @@ __all__ = [
     "synthetic_score",
     "train",
 ]
+
+
+# Keras finds a saved model's layers by their registered names ("tfweek3>ManualBatchNorm"):
+# asking for any one of the layers registers them all, so that load_model finds both.
+_LAYER_MODULES = ("tfweek3.layers.batch_norm", "tfweek3.layers.softmax")
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tfweek3' has no attribute {name!r}")
+    if module in _LAYER_MODULES:
+        for layer_module in _LAYER_MODULES:
+            importlib.import_module(layer_module)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup does not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; never run
+    from tfweek3.course.grid_vs_random import synthetic_score
+    from tfweek3.course.synthetic_search import random_vs_grid_win_rate
+    from tfweek3.layers.batch_norm import ManualBatchNorm
+    from tfweek3.layers.softmax import (
+        SoftmaxClassifier,
+        categorical_cross_entropy,
+        cost,
+        hardmax,
+        softmax,
+    )
+    from tfweek3.training.checkpoints import checkpoint_for_epoch
+    from tfweek3.training.data import DataError, Dataset, load_dataset
+    from tfweek3.training.loop import DivergedError, TrainResult, make_train_step, train
+    from tfweek3.training.network import build_network
+    from tfweek3.training.optimizers import make_optimizer
+    from tfweek3.tuning.babysit import BabysitConfig, babysit
+    from tfweek3.tuning.config import SearchConfig
+    from tfweek3.tuning.search import run_search
+    from tfweek3.tuning.search_space import (
+        SearchSpace,
+        sample_beta,
+        sample_learning_rate,
+        sample_log_uniform,
+        sample_uniform,
+    )

@@ -2,6 +2,6 @@
 
 import sys
 
-from tfweek3.cli import main
+from tfweek3.cli.main import main
 
 sys.exit(main())

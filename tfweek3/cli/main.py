@@ -1,0 +1,74 @@
+"""The `tfweek3` command line: one subcommand per job of the week.
+
+Each subcommand lives in its own module, which provides `add_parser(subparsers)`;
+the parser it adds sets `func`, which takes the parsed arguments and returns the
+exit status, and `on_stop`, the line to print when the command is stopped.
+
+Exit statuses: 0 done, 1 failed (a diverged run, failing trials, an unreadable
+state file), 2 bad input (as argparse uses for bad flags), 130 stopped by Ctrl-C
+or SIGTERM. A stop ends the command within a couple of seconds, keeps
+what is done (checkpoints, finished trials) and prints one line saying so and
+how to continue. Parsing the flags imports no TensorFlow: --help and bad flags
+answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from tfweek3.cli import babysit, demo, train, tune
+
+COMMAND_MODULES = [demo, train, tune, babysit]
+STOPPED = 130  # what a shell reports for a process ended by SIGINT
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad flags give one line, `tfweek3 CMD: error: ...`, and exit status 2 (not the usage)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Subcommand parsers are made by add_parser with the class of this one.
+    parser = OneLineErrorParser(
+        prog="tfweek3",
+        description="Companion to week 3 of the deep-learning course: batch norm, "
+        "softmax, a GradientTape training loop and hyperparameter search.",
+        epilog="Exit status: 0 done, 1 failed, 2 bad input, 130 stopped (Ctrl-C or SIGTERM; "
+        "run the same command again to continue). `tfweek3 COMMAND --help` for each command.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_parser(subparsers)
+    return parser
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    # SIGTERM stops like Ctrl-C; SIGINT is handled even where it was inherited as ignored.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one line, even if Ctrl-C comes twice
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        line = args.on_stop(args)
+        if line:
+            print(f"{parser.prog} {args.command}: {line}", file=sys.stderr, flush=True)
+        return STOPPED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

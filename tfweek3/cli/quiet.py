@@ -1,0 +1,45 @@
+"""TensorFlow's start-up lines, kept off the terminal.
+
+On a machine without a GPU, importing TensorFlow and starting its devices writes
+lines like `E0000 ... failed call to cuInit: ... UNKNOWN ERROR (303)` to the
+process's stderr, from C++ code that runs before TF_CPP_MIN_LOG_LEVEL is read.
+`import_tensorflow` imports it with file descriptor 2 sent to a temporary file,
+then passes on every line that is not one of those known start-up lines.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+# The start-up lines of a CPU-only machine: absl's note, oneDNN, the CUDA stubs, CPU features.
+NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IWE]\d{4} [\d:.]+ +\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor"
+    r"|cuda_diagnostics|gpu_device)\.cc:\d+\]"
+    r"|To enable the following instructions: .* in other operations, rebuild TensorFlow)")
+
+
+def import_tensorflow():
+    """`import tensorflow`, its devices started, without the start-up lines; returns the module."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # starts the devices: the cuInit line comes here
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", errors="replace").splitlines():
+                if not NOISE.match(line):
+                    print(line, file=sys.stderr)
+    return tf

@@ -1,0 +1,170 @@
+"""`tfweek3 tune`: hyperparameter search with KerasTuner (course sections 1-3).
+
+    tfweek3 tune                                   # random search on digits
+    tfweek3 tune --strategy grid --grid-points 4 --trials 16
+    tfweek3 tune --strategy coarse-to-fine --rounds 3 --trials 30
+    tfweek3 tune --workers 2                       # caviar: 2 models at a time
+
+Running the same command again on the same --dir continues the search;
+--overwrite starts afresh. Bad flags or ranges: one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tfweek3.cli import checks, types
+from tfweek3.training.names import OPTIMIZERS
+from tfweek3.tuning import caviar, storage
+from tfweek3.tuning.config import (
+    BATCH_NORM_CHOICES,
+    FLAGS,
+    OBJECTIVES,
+    STRATEGIES,
+    SearchConfig,
+    SearchError,
+)
+from tfweek3.tuning.search_space import SearchSpace, SearchSpaceError
+
+DEFAULTS = SearchSpace()
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "tune", help="hyperparameter search with KerasTuner (random, grid, coarse-to-fine)",
+        description="Search the learning rate alpha (log scale), momentum beta (1 - beta "
+        "on a log scale), hidden units and layers, mini-batch size, batch norm and the "
+        "optimizer with KerasTuner. Each trial trains with the week's GradientTape loop. "
+        "Results go to --dir: trials.csv/json, best_hyperparameters.json, scores.png. "
+        "The same command again continues the search; Ctrl-C stops it (exit status 130), "
+        "keeping every finished trial.",
+    )
+    parser.add_argument("--strategy", choices=STRATEGIES, default="random",
+                        help="random search, grid search or coarse-to-fine rounds (random)")
+    parser.add_argument("--trials", type=types.positive_int, default=30,
+                        help="number of trials, diverged ones included (30)")
+    parser.add_argument("--epochs", type=types.positive_int, default=10,
+                        help="epochs per trial (10)")
+    parser.add_argument("--dataset", type=types.dataset_spec, default="digits",
+                        help="digits, signs:FOLDER or npz:FILE (digits)")
+    parser.add_argument("--workers", type=types.positive_int, default=1,
+                        help="caviar: train N models at a time in N processes (1)")
+    parser.add_argument("--dir", default="runs/tune", dest="directory",
+                        help="search folder, local or gs://...; the same folder again resumes "
+                        "(runs/tune)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete the folder's previous search and start afresh")
+    parser.add_argument("--objective", choices=OBJECTIVES, default="val_accuracy",
+                        help="what a trial is scored on (val_accuracy)")
+    space = parser.add_argument_group("search space")
+    space.add_argument("--alpha", type=types.float_range, default=DEFAULTS.learning_rate,
+                       metavar="MIN:MAX", help="learning rate, log scale (0.0001:1)")
+    space.add_argument("--one-minus-beta", type=types.float_range,
+                       default=DEFAULTS.one_minus_beta, metavar="MIN:MAX",
+                       help="1 - beta (momentum, RMSprop rho, Adam beta1), log scale (0.001:0.1)")
+    space.add_argument("--units", type=types.int_range, default=DEFAULTS.units, metavar="MIN:MAX",
+                       help="hidden units per layer, uniform (8:64)")
+    space.add_argument("--layers", type=types.int_range, default=DEFAULTS.layers,
+                       metavar="MIN:MAX", help="hidden layers, uniform (1:3)")
+    space.add_argument("--batch-sizes", type=types.powers_of_two, default=DEFAULTS.batch_size,
+                       metavar="B,B,...", help="mini-batch sizes, powers of two (16,32,64,128)")
+    space.add_argument("--batch-norm", choices=tuple(BATCH_NORM_CHOICES), default="both",
+                       help="batch norm on, off or either (both)")
+    space.add_argument("--optimizers", type=types.names_among(OPTIMIZERS),
+                       default=DEFAULTS.optimizer, metavar="NAME,...",
+                       help=f"among {','.join(OPTIMIZERS)} (momentum,adam)")
+    strategy = parser.add_argument_group("grid and coarse-to-fine")
+    strategy.add_argument("--grid-points", type=types.positive_int, default=3,
+                          help="grid: points per numeric dimension (3)")
+    strategy.add_argument("--rounds", type=types.positive_int, default=3,
+                          help="coarse-to-fine: rounds of random search (3)")
+    strategy.add_argument("--zoom-k", type=types.positive_int, default=3,
+                          help="coarse-to-fine: the next box spans the best K trials (3)")
+    strategy.add_argument("--margin", type=float, default=0.1,
+                          help="coarse-to-fine: widen the box by this share of the old range (0.1)")
+    other = parser.add_argument_group("other")
+    other.add_argument("--top-k", type=types.positive_int, default=5,
+                       help="rows of the table printed at the end (5)")
+    other.add_argument("--threads", type=types.positive_int, default=None,
+                       help="TensorFlow threads for this process (default: all)")
+    other.add_argument("--no-tensorboard", action="store_true",
+                       help="do not write TensorBoard logs per trial")
+    # Used by the processes that --workers starts; not for people.
+    parser.add_argument("--project", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--no-results", action="store_true", help=argparse.SUPPRESS)
+    parser.set_defaults(func=run, on_stop=stopped)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SearchConfig:
+    """The SearchConfig the parsed flags describe (SearchConfig.to_argv goes back)."""
+    space = SearchSpace(
+        learning_rate=args.alpha, one_minus_beta=args.one_minus_beta, units=args.units,
+        layers=args.layers, batch_size=args.batch_sizes,
+        batch_norm=BATCH_NORM_CHOICES[args.batch_norm], optimizer=args.optimizers,
+    )
+    return SearchConfig(
+        strategy=args.strategy, trials=args.trials, epochs=args.epochs, dataset=args.dataset,
+        directory=args.directory, seed=args.seed, objective=args.objective, space=space,
+        grid_points=args.grid_points, rounds=args.rounds, zoom_k=args.zoom_k,
+        margin=args.margin, workers=args.workers, threads=args.threads, top_k=args.top_k,
+        project=args.project, write_results=not args.no_results,
+        tensorboard=not args.no_tensorboard,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the search; 0 when done, 1 when it failed or no trial completed, 2 for bad input."""
+    config = config_from_args(args)
+    try:
+        config.validate()
+    except SearchSpaceError as error:
+        name, _, message = str(error).partition(": ")
+        return _error(f"argument {FLAGS.get(name, name)}: {message}", 2)
+    if config.strategy == "coarse-to-fine" and config.project is None and caviar.role() != "single":
+        return _error("argument --strategy: coarse-to-fine runs its rounds with --workers on one "
+                      "host, not with KERASTUNER_* variables", 2)
+    problem = checks.folder_error(config.directory)
+    if problem is not None:
+        return _error(f"argument --dir: {problem}", 2)
+    problem = checks.dataset_error(config.dataset)
+    if problem is not None:
+        return _error(f"argument --dataset: {problem}", 2)
+
+    if caviar.role() != "single" or config.workers == 1:
+        from tfweek3.cli.quiet import import_tensorflow
+
+        import_tensorflow()  # the processes that train or hold the oracle; not the supervisor
+    from tfweek3.tuning.search import run_search
+
+    try:
+        result = run_search(config, overwrite=args.overwrite,
+                            log=lambda line: print(line, flush=True))
+    except storage.StateFileError as error:
+        return _error(f"{error}; run with --overwrite to start this search afresh", 1)
+    except SearchError as error:
+        return _error(str(error), 1)
+    if result is not None and result.best is None:
+        return 1  # the summary line has said that no trial completed
+    return 0
+
+
+def stopped(args: argparse.Namespace) -> str | None:
+    """The line printed when Ctrl-C or SIGTERM stops the search (None in its child processes)."""
+    if caviar.supervised():
+        return None  # the supervisor speaks for the search
+    finished = 0
+    for path in storage.glob(storage.join(args.directory, "*", "trial_*", "trial.json")):
+        try:
+            finished += storage.read_json(path)["status"] == "COMPLETED"
+        except (storage.StateFileError, KeyError):
+            pass
+    return (f"stopped; {finished} finished trials kept in {args.directory}. "
+            f"To continue: {checks.same_command()}")
+
+
+def _error(message: str, status: int) -> int:
+    print(f"tfweek3 tune: error: {message}", file=sys.stderr)
+    return status

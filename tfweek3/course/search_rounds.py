@@ -1,0 +1,122 @@
+"""Reading a search's trials back: the boxes of coarse to fine, and what caviar bought.
+
+Coarse to fine (course section 1): a first random search over the whole box,
+then a smaller box around the best points, sampled more densely, and so on.
+`tfweek3.search.run_search(strategy="coarse-to-fine")` keeps each round's box
+(`SearchResult.boxes`) and tags each trial with its round; `plot_rounds` draws
+the trials in the (alpha, 1 - beta) plane, on the log scales they are sampled
+on, with each round's box.
+
+Caviar (course section 3): many models trained at once. With W workers the
+trials' training times add up to about W times the wall-clock time, minus the
+time the workers spend starting (importing TensorFlow) and waiting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tfweek3.tuning.search_space import SearchSpace
+
+
+def round_summary(records: list[dict[str, Any]], boxes: list[SearchSpace]) -> list[dict[str, Any]]:
+    """One row per round: its box (alpha and 1 - beta), its trials, its best and median score.
+
+    `width_decades` is the box's size on the log scale: log10(high / low) of
+    alpha plus that of 1 - beta; it shrinks from round to round.
+    """
+    rows = []
+    for number, box in enumerate(boxes, start=1):
+        scores = [r["score"] for r in records if r["round"] == number and r["status"] == "completed"]
+        rows.append({
+            "round": number,
+            "alpha": tuple(box.learning_rate),
+            "one_minus_beta": tuple(box.one_minus_beta),
+            "width_decades": math.log10(box.learning_rate[1] / box.learning_rate[0])
+            + math.log10(box.one_minus_beta[1] / box.one_minus_beta[0]),
+            "trials": sum(r["round"] == number for r in records),
+            "best": max(scores) if scores else None,
+            "median": float(np.median(scores)) if scores else None,
+        })
+    return rows
+
+
+def format_rounds(rows: list[dict[str, Any]]) -> str:
+    """round_summary as a text table."""
+    header = (f"{'round':>5}  {'alpha box':>19}  {'1 - beta box':>19}  {'decades':>7}  "
+              f"{'trials':>6}  {'best':>6}  {'median':>6}")
+    lines = [header]
+    for row in rows:
+        best = f"{row['best']:.3f}" if row["best"] is not None else "-"
+        median = f"{row['median']:.3f}" if row["median"] is not None else "-"
+        lines.append(
+            f"{row['round']:>5}  [{row['alpha'][0]:.2e}, {row['alpha'][1]:.2e}]  "
+            f"[{row['one_minus_beta'][0]:.2e}, {row['one_minus_beta'][1]:.2e}]  "
+            f"{row['width_decades']:>7.2f}  {row['trials']:>6}  {best:>6}  {median:>6}")
+    return "\n".join(lines)
+
+
+def plot_rounds(records: list[dict[str, Any]], boxes: list[SearchSpace], objective: str):
+    """Left: the trials in the (alpha, 1 - beta) plane with each round's box. Right: score vs alpha."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
+    for number, box in enumerate(boxes, start=1):
+        colour = colours[(number - 1) % len(colours)]
+        (a0, a1), (b0, b1) = box.learning_rate, box.one_minus_beta
+        left.add_patch(Rectangle((a0, b0), a1 - a0, b1 - b0, fill=False, lw=1.8,
+                                 edgecolor=colour, label=f"round {number} box"))
+        trials = [r for r in records if r["round"] == number]
+        done = [r for r in trials if r["status"] == "completed"]
+        left.scatter([r["learning_rate"] for r in trials], [r["one_minus_beta"] for r in trials],
+                     s=28, color=colour, zorder=3)
+        right.scatter([r["learning_rate"] for r in done], [r["score"] for r in done], s=28,
+                      color=colour, label=f"round {number}")
+    completed = [r for r in records if r["status"] == "completed"]
+    if completed:
+        best = max(completed, key=lambda r: r["score"])
+        left.scatter([best["learning_rate"]], [best["one_minus_beta"]], marker="*", s=260,
+                     color="gold", edgecolor="black", zorder=4, label="best")
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xlabel("alpha (learning rate)")
+        ax.grid(alpha=0.3)
+    left.set_yscale("log")
+    left.set_ylabel("1 - beta")
+    left.set_title("each round samples inside its box")
+    right.set_ylabel(objective)
+    right.set_title("score of each trial")
+    left.legend(fontsize=8, loc="lower left")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def parallel_use(records: list[dict[str, Any]], wall_seconds: float,
+                 workers: int = 1) -> dict[str, float]:
+    """Training time of all trials against the wall-clock time of the search.
+
+    `speedup` = (sum of the trials' durations) / wall time: about the number of
+    models trained at once, less what starting the workers costs.
+    `overhead_seconds` = wall time - (sum of durations) / workers: what the
+    search spent on anything but training, had the workers been busy together.
+    """
+    busy = sum(r["duration_seconds"] or 0.0 for r in records)
+    return {"trials": len(records), "training_seconds": busy, "wall_seconds": wall_seconds,
+            "speedup": busy / wall_seconds if wall_seconds > 0 else math.nan,
+            "overhead_seconds": wall_seconds - busy / workers}
+
+
+def same_trials(records_a: list[dict[str, Any]], records_b: list[dict[str, Any]]) -> bool:
+    """Whether two searches tried the same hyperparameters (in any order)."""
+    def key(record: dict[str, Any]) -> tuple:
+        return (round(record["learning_rate"], 12), round(record["one_minus_beta"], 12),
+                record["units"], record["layers"], record["batch_size"], record["batch_norm"],
+                record["optimizer"])
+
+    return sorted(map(key, records_a)) == sorted(map(key, records_b))

@@ -1,0 +1,301 @@
+"""Batch normalization written from the note's formulas: `ManualBatchNorm`.
+
+For one layer's pre-activations over a mini-batch of m examples, per unit:
+
+    mu      = (1/m) sum_i z(i)
+    sigma2  = (1/m) sum_i (z(i) - mu)^2              biased: divide by m
+    z_norm  = (z(i) - mu) / sqrt(sigma2 + epsilon)
+    z_tilde = gamma * z_norm + beta                  gamma, beta learned like W
+
+At test time there may be one example at a time, so mu and sigma2 come from an
+exponentially weighted average of the training batches' statistics:
+
+    moving_mean     = momentum * moving_mean     + (1 - momentum) * mu
+    moving_variance = momentum * moving_variance + (1 - momentum) * sigma2
+
+This is the note's v = beta * v + (1 - beta) * theta with beta = momentum
+(Keras's convention, default 0.99). PyTorch's `momentum` is the other weight:
+PyTorch momentum = 1 - Keras momentum (its default 0.1 is Keras's 0.9).
+
+The backward pass is the closed form of the course (see `reference.batch_norm_backward`):
+
+    dbeta  = sum_i dz_tilde(i)
+    dgamma = sum_i dz_tilde(i) * z_norm(i)
+    dz(i)  = gamma / sqrt(sigma2 + epsilon) * (dz_tilde(i) - (dbeta + z_norm(i) * dgamma) / m)
+
+registered with `tf.custom_gradient`, instead of letting autodiff differentiate
+through mu and sigma2 op by op; it is both the formula a learner derives and
+faster. With a mask, m is the number of unmasked positions and the sums of the
+last line weigh each position by its mask.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+from tfweek3.layers.batch_norm_passes import (
+    batch_statistics,
+    no_all_reduce,
+    normalize_with_batch_statistics,
+)
+
+
+@keras.saving.register_keras_serializable(package="tfweek3")
+class ManualBatchNorm(keras.layers.Layer):
+    """Batch normalization from the note's formulas; a drop-in for keras.layers.BatchNormalization.
+
+    Same arguments and defaults as Keras 3's BatchNormalization (batch
+    renormalization aside). `axis` is the axis of the units or channels (-1 for
+    Dense outputs and NHWC images, 1 for NCHW); the statistics are taken over
+    every other axis.
+
+    The switch, as in Keras: the batch's own mu and sigma2 are used (and the
+    moving statistics updated) only when `training` is truthy and the layer is
+    trainable. `training=None` or False means inference with the moving
+    statistics; a layer with `trainable=False` is frozen: inference, no update.
+
+    float16 and bfloat16 inputs are normalized in float32 and returned in the
+    layer's compute dtype; gamma, beta and the moving statistics stay float32.
+    With `synchronized=True`, under a tf.distribute strategy, mu and sigma2 are
+    those of the global batch (sums all-reduced across replicas).
+
+    Speed: the forward pass (`_forward`: mu, sigma2, z_norm, z_tilde) and the
+    closed-form backward pass (`_backward`) are each compiled with XLA into one
+    computation, so that the note's lines become a few passes over the batch
+    instead of one pass per operation; `benchmarks/bench_batch_norm.py` measures
+    it against Keras.
+    """
+
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        synchronized: bool = False,
+        **kwargs,
+    ):
+        # Keras's renorm arguments are accepted so that its configs load, but only when off.
+        if kwargs.pop("renorm", False):
+            raise ValueError("ManualBatchNorm does not implement batch renormalization (renorm=True).")
+        kwargs.pop("renorm_clipping", None)
+        kwargs.pop("renorm_momentum", None)
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"axis must be a single int (the channel axis); got axis={axis!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1]; got momentum={momentum}")
+        if epsilon <= 0:
+            raise ValueError(f"epsilon must be > 0; got epsilon={epsilon}")
+        self.axis = axis
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = keras.initializers.get(beta_initializer)
+        self.gamma_initializer = keras.initializers.get(gamma_initializer)
+        self.moving_mean_initializer = keras.initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = keras.initializers.get(moving_variance_initializer)
+        self.beta_regularizer = keras.regularizers.get(beta_regularizer)
+        self.gamma_regularizer = keras.regularizers.get(gamma_regularizer)
+        self.beta_constraint = keras.constraints.get(beta_constraint)
+        self.gamma_constraint = keras.constraints.get(gamma_constraint)
+        self.synchronized = bool(synchronized)
+        self.supports_masking = True
+        self.gamma = None
+        self.beta = None
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(
+                f"axis={self.axis} is out of range for an input of rank {rank} "
+                f"(input shape {tuple(input_shape)})"
+            )
+        channel_axis = self.axis % rank
+        channels = input_shape[channel_axis]
+        if channels is None:
+            raise ValueError(
+                f"The channel dimension (axis={self.axis}) must be known; "
+                f"got input shape {tuple(input_shape)}"
+            )
+        self._rank = rank
+        self._channel_axis = channel_axis
+        self._channels = int(channels)
+        # The input is seen as (before, C) or (before, C, after), so that every layout
+        # reduces alike (see _flatten); per-unit tensors are shaped to broadcast against it.
+        last = channel_axis == rank - 1
+        self._flat_axes = (0,) if last else (0, 2)
+        self._flat_unit_shape = (1, self._channels) if last else (1, self._channels, 1)
+
+        shape = (self._channels,)
+        if self.scale:
+            self.gamma = self.add_weight(
+                shape=shape, name="gamma", initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
+                trainable=True, autocast=False,
+            )
+        if self.center:
+            self.beta = self.add_weight(
+                shape=shape, name="beta", initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer, constraint=self.beta_constraint,
+                trainable=True, autocast=False,
+            )
+        self.moving_mean = self.add_weight(
+            shape=shape, name="moving_mean", initializer=self.moving_mean_initializer,
+            trainable=False, autocast=False,
+        )
+        self.moving_variance = self.add_weight(
+            shape=shape, name="moving_variance", initializer=self.moving_variance_initializer,
+            trainable=False, autocast=False,
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        inputs = tf.convert_to_tensor(inputs)
+        self._check_inputs(inputs, mask)
+        # Statistics of float16/bfloat16 overflow or lose precision: compute in float32.
+        dtype = tf.float64 if inputs.dtype == tf.float64 else tf.float32
+        z, weights, shape = self._flatten(tf.cast(inputs, dtype), mask)
+        gamma = self._per_unit(self.gamma, dtype, default=1.0)
+        beta = self._per_unit(self.beta, dtype, default=0.0)
+
+        if training and self.trainable:
+            z_tilde, mu, sigma2 = normalize_with_batch_statistics(
+                z, gamma, beta, weights, self.epsilon, self._flat_axes, self._replica_sum(),
+            )
+            self._update_moving_statistics(mu, sigma2)
+        else:
+            mu = self._per_unit(self.moving_mean, dtype)
+            sigma2 = self._per_unit(self.moving_variance, dtype)
+            # gamma * (z - mu) / sqrt(sigma2 + epsilon) + beta, as one multiply and one add.
+            scale = gamma * tf.math.rsqrt(sigma2 + self.epsilon)
+            z_tilde = z * scale + (beta - mu * scale)
+        return tf.cast(tf.reshape(z_tilde, shape), self.compute_dtype)
+
+    def moments(self, inputs, mask=None):
+        """The batch's mu and sigma2 (each of shape (C,)), as a training step computes them.
+
+        Nothing is updated: this is for looking at the statistics, e.g. how the
+        distribution of a hidden layer's z moves during training.
+        """
+        inputs = tf.convert_to_tensor(inputs)
+        if not self.built:
+            self.build(inputs.shape)
+        self._check_inputs(inputs, mask)
+        z = tf.cast(inputs, tf.float64 if inputs.dtype == tf.float64 else tf.float32)
+        z, weights, _ = self._flatten(z, mask)
+        all_reduce_sum = self._replica_sum() or no_all_reduce
+        mu, sigma2, _ = batch_statistics(z, weights, self._flat_axes, all_reduce_sum)
+        return tf.reshape(mu, (self._channels,)), tf.reshape(sigma2, (self._channels,))
+
+    def _flatten(self, z, mask):
+        """z (and the mask's weights, or None) seen as (before, C) or (before, C, after), and
+        z's own shape to restore: products of the axes before and after the channel axis C."""
+        weights = None if mask is None else self._mask_weights(mask, z)
+        c = self._channel_axis
+        last = c == self._rank - 1
+        shape = z.shape.as_list()
+        if None not in shape:  # known when traced: plain ints, no extra graph ops
+            before, after = math.prod(shape[:c]), math.prod(shape[c + 1:])
+            flat_shape = (before, self._channels) if last else (before, self._channels, after)
+        else:
+            shape = tf.shape(z)
+            before = tf.reduce_prod(shape[:c])
+            flat_shape = tf.stack([before, self._channels] if last else
+                                  [before, self._channels, tf.reduce_prod(shape[c + 1:])])
+        if weights is not None:
+            weights = tf.reshape(weights, flat_shape)
+        return tf.reshape(z, flat_shape), weights, shape
+
+    def _update_moving_statistics(self, mu, sigma2):
+        momentum = self.momentum
+        for moving, batch_value in ((self.moving_mean, mu), (self.moving_variance, sigma2)):
+            batch_value = tf.cast(tf.reshape(batch_value, (self._channels,)), moving.dtype)
+            moving.assign(moving * momentum + batch_value * (1.0 - momentum))
+
+    def _replica_sum(self):
+        """A function summing a tensor over the replicas when the statistics are synchronized
+        under a strategy with more than one replica; None when there is nothing to sum."""
+        if not self.synchronized:
+            return None
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return None
+        return lambda value: context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+
+    def _per_unit(self, variable, dtype, default=None):
+        """A per-unit weight shaped (1, C) or (1, C, 1) like mu (`default` when the layer has none)."""
+        if variable is None:
+            variable = tf.fill((self._channels,), default)
+        return tf.reshape(tf.cast(variable, dtype), self._flat_unit_shape)
+
+    def _mask_weights(self, mask, z):
+        # Keras's convention: the mask covers every axis but the last one.
+        weights = tf.cast(tf.expand_dims(mask, -1), z.dtype)
+        return tf.broadcast_to(weights, tf.shape(z))
+
+    def _check_inputs(self, inputs, mask):
+        if not inputs.dtype.is_floating:
+            raise TypeError(
+                f"{self.name} expects float inputs; got dtype={inputs.dtype.name} "
+                f"with shape {inputs.shape}"
+            )
+        shape = inputs.shape
+        if shape.rank != self._rank:
+            raise ValueError(
+                f"{self.name} was built for inputs of rank {self._rank}; got an input of "
+                f"rank {shape.rank} with shape {shape}"
+            )
+        if shape[self._channel_axis] is not None and shape[self._channel_axis] != self._channels:
+            raise ValueError(
+                f"{self.name} was built for {self._channels} channels on axis={self.axis}; "
+                f"got an input of shape {shape} with {shape[self._channel_axis]}"
+            )
+        if mask is not None:
+            mask_shape = tf.TensorShape(getattr(mask, "shape", None))
+            if mask_shape.rank != self._rank - 1 or not mask_shape.is_compatible_with(shape[:-1]):
+                raise ValueError(
+                    f"mask must have the shape of the inputs without their last axis, "
+                    f"{shape[:-1]}; got mask.shape={mask_shape} for inputs.shape={shape}"
+                )
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "axis": self.axis,
+                "momentum": self.momentum,
+                "epsilon": self.epsilon,
+                "center": self.center,
+                "scale": self.scale,
+                "beta_initializer": keras.initializers.serialize(self.beta_initializer),
+                "gamma_initializer": keras.initializers.serialize(self.gamma_initializer),
+                "moving_mean_initializer": keras.initializers.serialize(
+                    self.moving_mean_initializer
+                ),
+                "moving_variance_initializer": keras.initializers.serialize(
+                    self.moving_variance_initializer
+                ),
+                "beta_regularizer": keras.regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": keras.regularizers.serialize(self.gamma_regularizer),
+                "beta_constraint": keras.constraints.serialize(self.beta_constraint),
+                "gamma_constraint": keras.constraints.serialize(self.gamma_constraint),
+                "synchronized": self.synchronized,
+            }
+        )
+        return config

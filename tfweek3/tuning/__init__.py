@@ -1,0 +1,15 @@
+"""Floor 3, tuning: hyperparameter search with KerasTuner (sections 1-3).
+
+    search_space.py            alpha and 1 - beta on log scales; the KerasTuner space
+    config.py                  SearchConfig: one search's settings, to command-line flags and back
+    keras_tuner_internals.py   the few private KerasTuner names we depend on, each with its reason
+    oracles.py                 KerasTuner's random and grid oracles, plus divergence and resuming
+    tuner.py                   the KerasTuner tuner whose trials train with tfweek3's loop
+    results.py                 trials.csv / trials.json, the table and the summary line
+    figures.py                 scores.png
+    search.py                  run_search: random, grid, coarse to fine
+    caviar.py                  many models at once: a chief and worker processes (no TensorFlow)
+    babysit.py                 pandas: one model nudged through a control file
+
+Imports from tfweek3.layers and tfweek3.training only.
+"""

@@ -1,0 +1,187 @@
+"""Caviar: train many models in parallel (course section 3).
+
+`tfweek3 tune --workers N` uses KerasTuner's distributed mode. KerasTuner reads
+three environment variables in every process of a search:
+
+    KERASTUNER_TUNER_ID     "chief" for the oracle, any other name for a worker
+    KERASTUNER_ORACLE_IP    where the chief listens (gRPC)
+    KERASTUNER_ORACLE_PORT  and on which port
+
+The chief holds the oracle and hands out trials; each worker asks it for a
+trial, trains it, reports every epoch and asks again, until the budget is
+spent. `run_with_workers` starts the chief and N workers on 127.0.0.1, each
+worker limited to its share of the cores, watches them, and restarts a worker
+that dies (SIGKILL, out of memory) under the same tuner id: KerasTuner then
+hands the restarted worker the very trial it was running, which runs again from
+scratch, so every trial is still accounted for once.
+
+The supervisor (the `tfweek3 tune` a person started) imports no TensorFlow:
+it only starts, watches and stops processes. The chief and the workers are
+started in their own session, so that a Ctrl-C in the terminal reaches the
+supervisor alone, which then stops them with SIGTERM and waits for them.
+
+On several hosts, run the same `tfweek3 tune` command in each process with the
+variables set by hand (see README): the chief on one host, workers anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from tfweek3.tuning import storage
+from tfweek3.tuning.config import SearchConfig, SearchError
+
+MAX_RESTARTS = 3  # per worker: a worker that keeps dying is a bug, not bad luck
+SUPERVISOR_VARIABLE = "TFWEEK3_SUPERVISOR_PID"  # set for the processes --workers starts
+STOP_SECONDS = 30  # how long the chief and workers get to end after SIGTERM
+
+
+def role() -> str:
+    """"chief", "worker" or "single" (no distributed variables set)."""
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
+    if "KERASTUNER_ORACLE_IP" not in os.environ or not tuner_id:
+        return "single"
+    return "chief" if "chief" in tuner_id else "worker"
+
+
+def supervised() -> bool:
+    """Whether this process was started by a `tfweek3 tune --workers N` (the supervisor)."""
+    return SUPERVISOR_VARIABLE in os.environ
+
+
+def limit_threads(threads: int | None, log: Callable[[str], None] = print) -> None:
+    """Let TensorFlow use `threads` threads in this process (None: leave as is).
+
+    Must run before TensorFlow executes its first operation. N workers on C
+    cores each get C // N, so that they share the cores instead of fighting.
+    """
+    if not threads:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        log(f"--threads {threads} not applied: TensorFlow had already started in this process "
+            f"and uses {tf.config.threading.get_intra_op_parallelism_threads() or 'all'} threads")
+
+
+def watch_supervisor() -> None:
+    """In a process started by --workers: exit if the `tfweek3 tune` that started it dies.
+
+    Without this, killing the command (SIGKILL) would leave its chief and
+    workers running on, writing into the folder a resumed search is using.
+    """
+    supervisor = os.environ.get(SUPERVISOR_VARIABLE)
+    if not supervisor:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(supervisor):
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="watch-supervisor").start()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def threads_per_worker(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def run_with_workers(config: SearchConfig, workers: int, *, log: Callable[[str], None] = print,
+                     poll_seconds: float = 0.2) -> None:
+    """Run one KerasTuner project with a chief and `workers` worker processes.
+
+    `config` describes one project (its `project` set). Returns when every
+    trial is done; raises SearchError if the chief dies, or a worker dies more
+    than MAX_RESTARTS times. Whatever ends it (KeyboardInterrupt included), the
+    chief and the workers are stopped before it returns or raises.
+    """
+    port = free_port()
+    env = dict(os.environ, KERASTUNER_ORACLE_IP="127.0.0.1",
+               KERASTUNER_ORACLE_PORT=str(port), TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONUNBUFFERED="1", **{SUPERVISOR_VARIABLE: str(os.getpid())})
+    command = [sys.executable, "-m", "tfweek3", "tune", *config.to_argv()]
+    threads = str(config.threads or threads_per_worker(workers))
+    worker_command = [*command, "--threads", threads]
+    project_dir = storage.join(config.directory, config.project)
+    status_file = storage.join(project_dir, "workers.json")
+    storage.makedirs(project_dir)
+
+    def start(tuner_id: str) -> subprocess.Popen:
+        args = command if tuner_id == "chief" else worker_command
+        # A session of its own: the terminal's Ctrl-C goes to this process only.
+        return subprocess.Popen(args, env=dict(env, KERASTUNER_TUNER_ID=tuner_id),
+                                start_new_session=True)
+
+    processes: dict[str, subprocess.Popen] = {}
+    restarts: dict[str, int] = {}
+    finished: set[str] = set()
+
+    def write_status() -> None:
+        status = {tuner_id: {"pid": p.pid, "restarts": restarts[tuner_id]}
+                  for tuner_id, p in processes.items()}
+        storage.write_text(status_file, json.dumps({"port": port, "processes": status}, indent=2))
+
+    try:
+        for tuner_id in ("chief", *(f"tuner{i}" for i in range(workers))):
+            processes[tuner_id] = start(tuner_id)
+            restarts[tuner_id] = 0
+        write_status()
+        log(f"caviar: chief on 127.0.0.1:{port} and {workers} workers "
+            f"({threads} TensorFlow threads each)")
+        while len(finished) < workers:
+            time.sleep(poll_seconds)
+            chief_status = processes["chief"].poll()
+            if chief_status not in (None, 0):
+                raise SearchError(f"the chief (the oracle's process) stopped with exit status "
+                                  f"{chief_status}; its workers were stopped")
+            if chief_status == 0:
+                break  # the chief ends only when every trial has ended
+            for tuner_id, process in list(processes.items()):
+                if tuner_id == "chief" or tuner_id in finished or process.poll() is None:
+                    continue
+                if process.returncode == 0:
+                    finished.add(tuner_id)
+                    continue
+                if restarts[tuner_id] >= MAX_RESTARTS:
+                    raise SearchError(f"worker {tuner_id} died {MAX_RESTARTS + 1} times (last exit "
+                                      f"status {process.returncode}); the search was stopped")
+                restarts[tuner_id] += 1
+                log(f"caviar: worker {tuner_id} died (exit status {process.returncode}); "
+                    "restarting it, its trial runs again")
+                processes[tuner_id] = start(tuner_id)
+                write_status()
+    finally:
+        stop(processes.values())
+
+
+def stop(processes) -> None:
+    """SIGTERM to every process still running, then wait; SIGKILL one that does not end."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,139 @@
+"""One search's settings (`SearchConfig`), and the command-line flags that say the same.
+
+`tfweek3 tune` fills a SearchConfig from its flags; `SearchConfig.to_argv()`
+turns one back into flags, which is how the processes of a `--workers` search
+(tuning/caviar.py) are started with the very same search. Both directions use
+the table `FLAGS` below, and tests check that a config survives the round trip.
+
+No TensorFlow here: the command line validates a config before TensorFlow loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from tfweek3.training.names import DIRECTIONS
+from tfweek3.tuning.search_space import SearchSpace, SearchSpaceError
+
+STRATEGIES = ("random", "grid", "coarse-to-fine")
+# A trial is scored on one of the metrics `train` records; DIRECTIONS says which way is better.
+OBJECTIVES = tuple(DIRECTIONS)
+# --batch-norm both/on/off, and the values of the batch_norm hyperparameter each allows.
+BATCH_NORM_CHOICES = {"both": (False, True), "on": (True,), "off": (False,)}
+
+# The flag behind each setting (and each SearchSpace range), for to_argv and for error messages.
+FLAGS = {
+    "strategy": "--strategy", "trials": "--trials", "epochs": "--epochs", "dataset": "--dataset",
+    "directory": "--dir", "seed": "--seed", "objective": "--objective",
+    "grid_points": "--grid-points", "rounds": "--rounds", "zoom_k": "--zoom-k",
+    "margin": "--margin", "workers": "--workers", "threads": "--threads", "top_k": "--top-k",
+    "learning_rate": "--alpha", "one_minus_beta": "--one-minus-beta", "units": "--units",
+    "layers": "--layers", "batch_size": "--batch-sizes", "batch_norm": "--batch-norm",
+    "optimizer": "--optimizers",
+}
+
+
+class SearchError(RuntimeError):
+    """A search that cannot go on: trials failing in a row, or its processes dying."""
+
+
+@dataclass
+class SearchConfig:
+    """Everything a search needs; `tfweek3 tune` fills it from its flags."""
+
+    strategy: str = "random"
+    trials: int = 30
+    epochs: int = 10
+    dataset: str = "digits"
+    directory: str = "runs/tune"
+    seed: int = 0
+    objective: str = "val_accuracy"
+    space: SearchSpace = field(default_factory=SearchSpace)
+    grid_points: int = 3          # grid: points per numeric dimension
+    rounds: int = 3               # coarse-to-fine: number of rounds
+    zoom_k: int = 3               # coarse-to-fine: a round's box spans its best k trials
+    margin: float = 0.1           # coarse-to-fine: widening, as a share of the old range
+    workers: int = 1              # caviar: worker processes (tuning/caviar.py)
+    threads: int | None = None    # TensorFlow threads of this process (None: all)
+    top_k: int = 5                # rows of the table printed at the end
+    project: str | None = None    # run one KerasTuner project only (used by workers)
+    write_results: bool = True    # False in chief/worker processes started by --workers
+    tensorboard: bool = True
+
+    @property
+    def direction(self) -> str:
+        """"max" or "min": which way the objective is better."""
+        return DIRECTIONS[self.objective]
+
+    def validate(self) -> SearchConfig:
+        """Raise SearchSpaceError naming the first bad setting; return self."""
+        if self.strategy not in STRATEGIES:
+            raise SearchSpaceError(f"strategy: choose among {', '.join(STRATEGIES)}")
+        if self.objective not in OBJECTIVES:
+            raise SearchSpaceError(f"objective: choose among {', '.join(OBJECTIVES)}")
+        for name in ("trials", "epochs", "workers", "rounds", "zoom_k", "top_k"):
+            if getattr(self, name) < 1:
+                raise SearchSpaceError(f"{name}: must be at least 1")
+        if self.grid_points < 2:
+            raise SearchSpaceError("grid_points: must be at least 2")
+        if self.strategy == "coarse-to-fine" and self.trials < self.rounds:
+            raise SearchSpaceError(
+                f"trials: {self.trials} trials cannot fill {self.rounds} rounds")
+        if not 0 <= self.margin < 1:
+            raise SearchSpaceError("margin: must be in [0, 1)")
+        self.space.validate()
+        return self
+
+    def worst_score(self) -> float:
+        """The score of a diverged trial: 0 for an accuracy, +inf for a loss."""
+        return worst_score(self.direction)
+
+    def to_argv(self) -> list[str]:
+        """The `tfweek3 tune` flags that describe this config (for worker processes)."""
+        space = self.space
+        values = {
+            "strategy": self.strategy, "trials": self.trials, "epochs": self.epochs,
+            "dataset": self.dataset, "directory": self.directory, "seed": self.seed,
+            "objective": self.objective, "grid_points": self.grid_points, "rounds": self.rounds,
+            "zoom_k": self.zoom_k, "margin": repr(self.margin), "workers": self.workers,
+            "threads": self.threads, "top_k": self.top_k,
+            "learning_rate": _range(space.learning_rate),
+            "one_minus_beta": _range(space.one_minus_beta),
+            "units": _range(space.units), "layers": _range(space.layers),
+            "batch_size": ",".join(str(b) for b in space.batch_size),
+            "batch_norm": {v: k for k, v in BATCH_NORM_CHOICES.items()}[
+                tuple(sorted(space.batch_norm))],
+            "optimizer": ",".join(space.optimizer),
+        }
+        argv = []
+        for name, value in values.items():
+            if value is not None:
+                argv += [FLAGS[name], str(value)]
+        if self.project:
+            argv += ["--project", self.project]
+        if not self.write_results:
+            argv.append("--no-results")
+        if not self.tensorboard:
+            argv.append("--no-tensorboard")
+        return argv
+
+    def replace(self, **changes) -> SearchConfig:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def round_number(project: str) -> int | None:
+    """The round of a coarse-to-fine project folder ("round_2" -> 2), None for others."""
+    return int(project.split("_")[1]) if project.startswith("round_") else None
+
+
+def worst_score(direction: str) -> float:
+    """The score a diverged trial gets: 0 for an accuracy, +inf for a loss."""
+    return 0.0 if direction == "max" else math.inf
+
+
+def _range(pair: tuple) -> str:
+    low, high = pair
+    return f"{low!r}:{high!r}"

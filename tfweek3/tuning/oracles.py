@@ -1,0 +1,161 @@
+"""KerasTuner's random and grid oracles, with what a course search adds to them.
+
+An oracle is KerasTuner's search strategy: it hands out trials (sets of
+hyperparameters), receives their metrics, scores them and saves its state so
+that a search can resume. tfweek3's oracles are KerasTuner's own
+RandomSearchOracle and GridSearchOracle; everything those promise still holds
+(a report must carry the objective, a trial waiting for a retry is retried,
+consecutive failures stop the search). `Week3Oracle` adds:
+
+1. epoch reports: a trial reports after every epoch, its metrics named
+   "epoch/<metric>" (step = the epoch, from 1), and returns its result at the
+   end (see tuner.py). Recording an epoch costs O(1), and a running trial's
+   trial.json is rewritten at most once a second (the trial's end writes it in
+   full; a resumed search reruns a cut-off trial anyway). In a --workers
+   search the chief answers each report with the trial's status only.
+2. resume: a trial handed out again (a restarted worker, a resumed search)
+   forgets the metrics of its cut-off run; on reload, a trial still RUNNING
+   on disk is queued to run again, beside KerasTuner's own retry queue.
+3. files are written atomically, through tf.io.gfile where the folder is not
+   local (keras_tuner_internals.AtomicFiles); an unreadable state file is an
+   error naming it (storage.StateFileError).
+4. the grid oracle rebuilds its position in the grid on reload.
+5. consecutive failures (KerasTuner's default limit, 3) stop the search
+   through the oracle's answers: it hands out no more trials and records why
+   (`failure_stop` in oracle.json). KerasTuner's own check raises inside
+   end_trial, before the failed trial is saved, which in a --workers search
+   is an error in the chief's gRPC server that the workers only see as a
+   broken call.
+
+A diverged trial is no failure: it completes with the worst score (tuner.py).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import keras_tuner as kt
+
+from tfweek3.tuning import keras_tuner_internals as internals
+from tfweek3.tuning import storage
+from tfweek3.tuning.results import EPOCH_PREFIX, epoch_metric
+
+RUNNING = kt.engine.trial.TrialStatus.RUNNING
+
+
+class Week3Oracle(internals.AtomicFiles):
+    """The additions above; mixed in before a KerasTuner oracle class."""
+
+    SAVE_RUNNING_TRIAL_SECONDS = 1.0
+
+    def __init__(self, *args, max_consecutive_failed_trials: int = 3, **kwargs):
+        super().__init__(*args, max_consecutive_failed_trials=None, **kwargs)
+        self.failure_limit = max_consecutive_failed_trials
+        self.failure_stop: str | None = None  # why the search stopped, once it has
+        self._saved_at: dict[str, float] = {}  # trial id -> when update_trial last wrote it
+
+    def get_state(self):
+        return {**super().get_state(), "failure_stop": self.failure_stop}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.failure_stop = state.get("failure_stop")
+
+    def populate_space(self, trial_id):
+        if self.failure_stop is not None:
+            return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+        return super().populate_space(trial_id)
+
+    @kt.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        failed_in_a_row = []
+        for trial_id in self.end_order:
+            failed = self.trials[trial_id].status == kt.engine.trial.TrialStatus.FAILED
+            failed_in_a_row = [*failed_in_a_row, trial_id] if failed else []
+        if self.failure_limit and len(failed_in_a_row) >= self.failure_limit:
+            first = self.trials[failed_in_a_row[0]]
+            lines = [line for line in (first.message or "").splitlines() if line.strip()]
+            self.failure_stop = (f"{len(failed_in_a_row)} trials failed in a row; the first, "
+                                 f"trial {int(first.trial_id) + 1}: "
+                                 f"{lines[-1].strip() if lines else 'no message'}")
+            self.save()
+
+    def score_trial(self, trial):
+        super().score_trial(trial)  # the objective's value in the trial's result
+        per_epoch = epoch_metric(self.objective.name)
+        if trial.metrics.exists(per_epoch):
+            trial.best_step = trial.metrics.get_best_step(per_epoch)
+
+    def reload(self):
+        check_state_files(os.path.dirname(internals.oracle_file(self)))
+        try:
+            super().reload()
+        except (KeyError, TypeError) as error:  # a state file of another kind of search
+            raise storage.StateFileError(internals.oracle_file(self), error) from error
+        state = self.get_state()
+        cut_off = {trial_id for trial_id, trial in self.trials.items() if trial.status == RUNNING}
+        # KerasTuner pops from the end: lowest trial id first.
+        state["retry_queue"] = sorted(cut_off | set(state["retry_queue"]), reverse=True)
+        self.set_state(state)
+
+    @kt.synchronized
+    def create_trial(self, tuner_id):
+        trial = super().create_trial(tuner_id)
+        if trial.status == RUNNING and trial.metrics.metrics:
+            trial.metrics = type(trial.metrics)()  # the cut-off run's epochs are gone
+            self._save_trial(trial)
+        return trial
+
+    @kt.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        objective = self.objective.name
+        if objective not in metrics and epoch_metric(objective) not in metrics:
+            raise ValueError(
+                f"Objective value missing in metrics reported to the Oracle, expected "
+                f"{objective!r} (or {epoch_metric(objective)!r} for an epoch), found: "
+                f"{list(metrics)}")
+        if not any(name.startswith(EPOCH_PREFIX) for name in metrics):
+            return super().update_trial(trial_id, metrics, step=step)  # the trial's result
+        trial = self.trials[trial_id]
+        for name, value in metrics.items():
+            if not trial.metrics.exists(name):
+                is_objective = name == epoch_metric(objective)
+                trial.metrics.register(name, self.objective.direction if is_objective else None)
+            internals.record_epoch(trial, name, value, step)
+        now = time.monotonic()
+        if now - self._saved_at.get(trial_id, -math.inf) >= self.SAVE_RUNNING_TRIAL_SECONDS:
+            self._save_trial(trial)
+            self._saved_at[trial_id] = now
+        return kt.engine.trial.Trial(trial.hyperparameters, trial_id=trial_id,
+                                     status=self.status_after_epoch(trial, step))
+
+    def status_after_epoch(self, trial, epoch: int) -> str:
+        """The status a trial is told after reporting `epoch`: RUNNING goes on."""
+        return trial.status
+
+
+class RandomOracle(Week3Oracle, kt.oracles.RandomSearchOracle):
+    """KerasTuner's RandomSearchOracle with epoch reports, resuming and atomic files."""
+
+
+class GridOracle(Week3Oracle, kt.oracles.GridSearchOracle):
+    """KerasTuner's GridSearchOracle with epoch reports, resuming and atomic files."""
+
+    def reload(self):
+        super().reload()
+        internals.rebuild_grid_position(self)
+
+
+def check_state_files(project_dir: str) -> None:
+    """Raise StateFileError naming the first JSON file of a project folder that does not parse.
+
+    The project's oracle.json, tuner*.json and trial_*/trial.json: KerasTuner
+    reads them all when a search resumes.
+    """
+    patterns = ("oracle.json", "tuner*.json", storage.join("trial_*", "trial.json"))
+    for pattern in patterns:
+        for path in storage.glob(storage.join(project_dir, pattern)):
+            storage.read_json(path)
