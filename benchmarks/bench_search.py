@@ -3,7 +3,7 @@
 Two experiments, both with KerasTuner's RandomSearch and GridSearch oracles:
 
 1. The note's picture, on a cheap synthetic objective where alpha matters and
-   Adam's epsilon barely does (tfweek3.search.synthetic_score). 25 trials each:
+   Adam's epsilon barely does (tfweek3.synthetic_score). 25 trials each:
    a 5 x 5 grid tries 5 values of alpha, random search 25. Over --seeds seeds
    (each draws where the optimum is), how often is random's best better?
 2. Real training on digits with `tfweek3 tune`'s machinery: 16 trials each, a
@@ -26,7 +26,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tfweek3.tuning.search import SearchConfig, random_vs_grid_win_rate, run_search
+from tfweek3 import SearchConfig, random_vs_grid_win_rate, run_search
 from tfweek3.tuning.search_space import SearchSpace
 
 REAL_SPACE = SearchSpace(units=(32, 32), layers=(2, 2), batch_size=(32,), batch_norm=(False,),

@@ -24,9 +24,9 @@
 # 5. Pandas: one model babysat, its learning rate nudged through a control file, one bad day
 #    rolled back.
 #
-# The searches are KerasTuner's, wired to the week's training loop in `tfweek3.search`; every
+# The searches are KerasTuner's, wired to the week's training loop in `tfweek3.tuning`; every
 # trial trains the course network on digits with `tfweek3.train`. This notebook's own helpers:
-# `tfweek3.grid_vs_random`, `tfweek3.log_scale`, `tfweek3.search_rounds`, `tfweek3.nudges`.
+# `tfweek3.course.grid_vs_random`, `tfweek3.course.log_scale`, `tfweek3.course.search_rounds`, `tfweek3.course.nudges`.
 #
 # Which hyperparameters first (the lecture): $\alpha$; then momentum $\beta$, the mini-batch size
 # and the hidden units; then the number of layers and learning-rate decay. Adam's $\beta_1$,
@@ -42,9 +42,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf
 
+from tfweek3 import SearchConfig, random_vs_grid_win_rate, run_search
 from tfweek3.course import grid_vs_random, log_scale, nudges, search_rounds
-from tfweek3.tuning import search
 from tfweek3.tuning.babysit import BabysitConfig, babysit
+from tfweek3.tuning.results import format_table, rank, summary_line
 from tfweek3.tuning.search_space import SearchSpace
 
 tf.get_logger().setLevel("ERROR")
@@ -83,7 +84,7 @@ print(f"3 hyperparameters on a 5x5x5 grid: {len(cube)} models, distinct values o
 fig = grid_vs_random.plot_grid_vs_random(grid, random_points)
 
 # %% [markdown]
-# Does it matter? `tfweek3.search.random_vs_grid_win_rate` plays the two searches against each
+# Does it matter? `tfweek3.random_vs_grid_win_rate` plays the two searches against each
 # other with KerasTuner's GridSearch and RandomSearch oracles, 25 trials each, on a synthetic score
 # where one decade off in $\alpha$ costs 1 and one decade off in $\varepsilon$ costs 0.01:
 #
@@ -98,7 +99,7 @@ fig = grid_vs_random.plot_grid_vs_random(grid, random_points)
 # 25 values of $\alpha$ the nearest one is usually much closer.
 
 # %%
-win = search.random_vs_grid_win_rate(seeds=BENCHMARK_SEEDS, budget=25)
+win = random_vs_grid_win_rate(seeds=BENCHMARK_SEEDS, budget=25)
 grid_regret_formula = grid_vs_random.grid_expected_regret(per_axis=5)
 grid_regret_error = grid_vs_random.grid_regret_standard_error(contests=win["seeds"])
 print(f"{win['seeds']} contests of 25 trials: random wins {win['random_wins']:.0%}, "
@@ -130,7 +131,7 @@ fig = log_scale.plot_histograms(draws)
 # On log axes the log-scale draws are flat: as many in each decade. The uniform draws of $\alpha$
 # pile up in the last decade, and the uniform draws of $\beta$ put only 9% of the points in
 # $[0.99, 0.999]$, where $1 - \beta$ spans a whole decade. KerasTuner does the same with
-# `hp.Float(..., sampling="log")`, which is how `tfweek3.search_space` declares
+# `hp.Float(..., sampling="log")`, which is how `tfweek3.tuning.search_space` declares
 # `learning_rate` and `one_minus_beta`.
 
 # %% [markdown]
@@ -144,16 +145,16 @@ fig = log_scale.plot_histograms(draws)
 # %%
 space = SearchSpace(units=(25, 25), layers=(2, 2), batch_size=(32,), batch_norm=(False,),
                     optimizer=("momentum",))
-coarse_config = search.SearchConfig(
+coarse_config = SearchConfig(
     strategy="coarse-to-fine", trials=ROUNDS * ROUND_TRIALS, rounds=ROUNDS, epochs=SEARCH_EPOCHS,
     space=space, directory=str(RUNS / "coarse_to_fine"), seed=SEED, tensorboard=False)
-coarse = search.run_search(coarse_config, overwrite=True, log=lambda line: None)
+coarse = run_search(coarse_config, overwrite=True, log=lambda line: None)
 rounds = search_rounds.round_summary(coarse.records, coarse.boxes)
 print(search_rounds.format_rounds(rounds))
-print(search.summary_line(coarse, coarse_config))
+print(summary_line(coarse, coarse_config))
 
 # %%
-# tfweek3.search saves its own figure with matplotlib's file backend (Agg); back to inline display.
+# tfweek3.tuning saves its own figure with matplotlib's file backend (Agg); back to inline display.
 # %matplotlib inline
 fig = search_rounds.plot_rounds(coarse.records, coarse.boxes, objective="val_accuracy")
 
@@ -175,19 +176,19 @@ fig = search_rounds.plot_rounds(coarse.records, coarse.boxes, objective="val_acc
 # so the same trials) runs first in this process, one model after the other, for comparison.
 
 # %%
-caviar_config = search.SearchConfig(
+caviar_config = SearchConfig(
     strategy="random", trials=CAVIAR_TRIALS, epochs=CAVIAR_EPOCHS, workers=2,
     directory=str(RUNS / "caviar"), seed=SEED, tensorboard=False)
 serial_config = dataclasses.replace(caviar_config, workers=1, directory=str(RUNS / "one_at_a_time"))
 start = time.monotonic()
-serial = search.run_search(serial_config, overwrite=True, log=lambda line: None)
+serial = run_search(serial_config, overwrite=True, log=lambda line: None)
 serial_wall = time.monotonic() - start
 start = time.monotonic()
-caviar = search.run_search(caviar_config, overwrite=True, log=lambda line: None)
+caviar = run_search(caviar_config, overwrite=True, log=lambda line: None)
 caviar_wall = time.monotonic() - start
 
 # %%
-print(search.format_table(search.rank(caviar.records, "max"), "val_accuracy"))
+print(format_table(rank(caviar.records, "max"), "val_accuracy"))
 use = search_rounds.parallel_use(caviar.records, caviar_wall, workers=2)
 serial_use = search_rounds.parallel_use(serial.records, serial_wall, workers=1)
 same = search_rounds.same_trials(serial.records, caviar.records)

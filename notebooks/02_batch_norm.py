@@ -31,8 +31,8 @@
 # 6. batch norm at test time: moving (exponentially weighted) statistics against exact ones, and
 #    why a single example cannot be normalized with its own statistics.
 #
-# The experiments are in the package: `tfweek3.bn_formulas`, `tfweek3.learning_rate_sweep`,
-# `tfweek3.covariate_shift`, `tfweek3.bn_noise`, `tfweek3.bn_test_time`. The data is scikit-learn's
+# The experiments are in the package: `tfweek3.course.bn_formulas`, `tfweek3.course.learning_rate_sweep`,
+# `tfweek3.course.covariate_shift`, `tfweek3.course.bn_noise`, `tfweek3.course.bn_test_time`. The data is scikit-learn's
 # handwritten digits (8x8 images, 10 classes), which ships with scikit-learn: nothing to download.
 
 # %%
@@ -80,7 +80,7 @@ print(f"digits: {len(data.x_train)} training, {len(data.x_val)} validation, "
 #
 # A mini-batch of $m = 4$ examples of a layer with 3 units (rows are examples, as in Keras), with
 # $\gamma = [1, 2, 0.5]$ and $\beta = [0, 1, -1]$. First each line of the formulas with the NumPy
-# reference (`tfweek3.reference.batch_norm_forward`), $\varepsilon = 10^{-3}$:
+# reference (`tfweek3.layers.reference.batch_norm_forward`), $\varepsilon = 10^{-3}$:
 
 # %%
 z_tilde, cache = reference.batch_norm_forward(demo.Z, demo.GAMMA, demo.BETA, epsilon=1e-3)
@@ -133,7 +133,7 @@ print(f"largest difference from the closed form (dz, dgamma, dbeta): {backward_g
 #
 # The bias $b^{[l]}$ is useless: adding $b$ to every example adds $b$ to $\mu$ too, so
 # $(z + b) - \text{mean}(z + b) = z - \text{mean}(z)$. $\beta^{[l]}$ takes its role. The course
-# network without and with batch norm (`tfweek3.network.build_network`): the Dense layers lose their
+# network without and with batch norm (`tfweek3.build_network`): the Dense layers lose their
 # bias, each batch-norm layer brings $\gamma, \beta$ (trained) and the moving statistics (not trained).
 
 # %%
@@ -207,7 +207,7 @@ for track in tracks:
 # unit stays near mean $\beta$ and spread $\gamma$, which gradient descent moves slowly.
 #
 # The lecture's picture of covariate shift: a cat classifier trained on black cats only, then used
-# on coloured cats. Here a 2-D stand-in (`tfweek3.toy_data.cats`): the rule is always
+# on coloured cats. Here a 2-D stand-in (`tfweek3.course.toy_data.cats`): the rule is always
 # "cat when $x_2 > |x_1| - 1$", but black cats have $x_1 < 0$ and coloured cats $x_1 > 0$. The
 # mapping $x \to y$ never changes; the distribution of $x$ does.
 

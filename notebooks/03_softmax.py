@@ -27,8 +27,8 @@
 # 3. the loss $L(\hat y, y) = -\sum_j y_j \log \hat y_j$ and the cost $J$;
 # 4. the gradient at the output layer, $dz^{[L]} = \hat y - y$, checked with `tf.GradientTape`.
 #
-# The code lives in the package: `tfweek3.softmax` (the functions and the layer),
-# `tfweek3.softmax_regression` (this notebook's experiments), `tfweek3.toy_data` (the 2-D data).
+# The code lives in the package: `tfweek3.layers.softmax` (the functions and the layer),
+# `tfweek3.course.softmax_regression` (this notebook's experiments), `tfweek3.course.toy_data` (the 2-D data).
 
 # %%
 import os
@@ -129,7 +129,7 @@ loss_example = softmax_regression.lecture_loss()
 print(loss_example)
 
 # %% [markdown]
-# The cost of the trained 4-class model on its test set, computed three ways: `tfweek3.softmax.cost`
+# The cost of the trained 4-class model on its test set, computed three ways: `tfweek3.cost`
 # from the probabilities, the same from the logits $z$ (the stable form used in training), and the
 # NumPy reference.
 
@@ -151,7 +151,7 @@ print("loss L of the first 3 test examples:", np.round(first_losses, 4))
 # For one example, $\partial L / \partial z_j = \hat y_j - y_j$; for the cost $J$, which averages
 # over $m$ examples, $\partial J / \partial z^{(i)} = (\hat y^{(i)} - y^{(i)}) / m$. This is all
 # the backward pass needs from the output layer. Below, on random logits (float64), the formula
-# against `tf.GradientTape` through `tfweek3.softmax.cost` and against central finite differences.
+# against `tf.GradientTape` through `tfweek3.cost` and against central finite differences.
 
 # %%
 rng = np.random.default_rng(SEED)

@@ -24,8 +24,8 @@
 # 3. times one training step run eagerly (as the assignment does) against the same step compiled
 #    with `tf.function`, and a whole epoch of `tfweek3.train`.
 #
-# The code: `tfweek3.tf_basics` (this notebook's experiments), `tfweek3.network`,
-# `tfweek3.training`, `tfweek3.data`.
+# The code: `tfweek3.course.tf_basics` (this notebook's experiments), `tfweek3.training.network`,
+# `tfweek3.training.loop`, `tfweek3.training.data`.
 
 # %%
 import os

@@ -37,7 +37,7 @@ def epochs_reported(trial_file: Path) -> int:
     state = read_json(trial_file)
     if state is None:
         return 0
-    history = state["metrics"]["metrics"].get("val_accuracy", {}).get("observations", [])
+    history = state["metrics"]["metrics"].get("epoch/val_accuracy", {}).get("observations", [])
     return len(history)
 
 
@@ -56,5 +56,6 @@ def wait_for(condition, timeout: float, what: str, process: subprocess.Popen | N
 
 
 def observations(trial_file: Path, metric: str = "val_accuracy") -> list[dict]:
-    """The per-epoch observations of one metric of a trial: [{"value": [...], "step": n}]."""
-    return read_json(trial_file)["metrics"]["metrics"][metric]["observations"]
+    """The per-epoch observations of one metric of a trial ("epoch/<metric>" in its file):
+    [{"value": [...], "step": epoch}], epochs from 1."""
+    return read_json(trial_file)["metrics"]["metrics"][f"epoch/{metric}"]["observations"]

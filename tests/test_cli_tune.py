@@ -6,7 +6,7 @@ import pytest
 
 from tfweek3.cli import tune as cli_tune
 from tfweek3.cli.main import main
-from tfweek3.tuning.search import SearchConfig
+from tfweek3.tuning.config import SearchConfig
 from tfweek3.tuning.search_space import SearchSpace
 
 
@@ -43,7 +43,7 @@ def test_flags_round_trip_through_the_worker_command_line():
                           units=(10, 20), layers=(2, 2), batch_size=(32, 128),
                           batch_norm=(True,), optimizer=("sgd", "adam")),
     )
-    assert cli_tune.config_from_args(parse(cli_tune.config_to_argv(config))) == config
+    assert cli_tune.config_from_args(parse(config.to_argv())) == config
 
 
 def test_a_single_value_fixes_a_range():
@@ -65,7 +65,7 @@ def test_a_single_value_fixes_a_range():
     (["--one-minus-beta", "0.01:1"], "--one-minus-beta", "below 1"),
     (["--strategy", "coarse-to-fine", "--trials", "2", "--rounds", "3"], "--trials", "3 rounds"),
     (["--dataset", "npz:/no/such/file.npz"], "--dataset", "file not found"),
-    (["--dataset", "mnist"], "--dataset", "dataset must be"),
+    (["--dataset", "mnist"], "--dataset", "expected digits, signs:FOLDER or npz:FILE"),
 ])
 def test_bad_input_is_one_line_naming_the_flag_and_exit_2(flags, named, says, capsys, tmp_path):
     status, captured = run_main(["tune", "--dir", str(tmp_path), *flags], capsys)
@@ -75,3 +75,23 @@ def test_bad_input_is_one_line_naming_the_flag_and_exit_2(flags, named, says, ca
     assert lines[0].startswith("tfweek3 tune: error: argument ")
     assert named in lines[0] and says in lines[0]
     assert not (tmp_path / "trials.csv").exists()
+
+
+def test_coarse_to_fine_refuses_keras_tuner_variables_set_by_hand(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    status, captured = run_main(["tune", "--strategy", "coarse-to-fine", "--dir", str(tmp_path)],
+                                capsys)
+    assert status == 2
+    assert captured.err.strip() == (
+        "tfweek3 tune: error: argument --strategy: coarse-to-fine runs its rounds with --workers "
+        "on one host, not with KERASTUNER_* variables")
+
+
+def test_a_folder_that_cannot_be_written_is_one_line_naming_it(capsys, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    status, captured = run_main(["tune", "--dir", str(blocker / "runs")], capsys)
+    assert status == 2
+    assert captured.err.strip() == (f"tfweek3 tune: error: argument --dir: cannot write in "
+                                    f"{blocker / 'runs'} (Not a directory)")

@@ -5,17 +5,12 @@ import os
 import signal
 from pathlib import Path
 
-from helpers_search import (
-    epochs_reported,
-    observations,
-    read_json,
-    start_tune,
-    wait_for,
-)
+from helpers_processes import start
+from helpers_search import observations, read_json, start_tune, wait_for
 
 from tfweek3.tuning import caviar as distributed
 
-EPOCHS = 10  # mini-batches of 16: each epoch lasts long enough to kill a worker mid-trial
+EPOCHS = 6
 TRIALS = 4
 
 
@@ -38,20 +33,17 @@ def test_threads_are_shared_between_workers(monkeypatch):
 def test_a_killed_worker_is_replaced_and_every_trial_counts_once(tmp_path):
     folder = tmp_path / "caviar"
     project = folder / "search"
-    process = start_tune("--workers", "2", "--trials", str(TRIALS), "--epochs", str(EPOCHS),
-                         "--dir", str(folder), "--units", "16", "--layers", "1",
-                         "--batch-sizes", "16", "--no-tensorboard", "--seed", "3")
-
-    # Wait until worker tuner0 has reported an epoch of its trial, then SIGKILL it.
-    def tuner0_mid_trial():
-        oracle = read_json(project / "oracle.json")
-        trial_id = (oracle or {}).get("ongoing_trials", {}).get("tuner0")
-        if trial_id and 1 <= epochs_reported(project / f"trial_{trial_id}" / "trial.json") < EPOCHS:
-            return trial_id
-        return None
-
-    killed_trial = wait_for(tuner0_mid_trial, 180, "tuner0 in the middle of a trial", process)
-    pid = read_json(project / "workers.json")["processes"]["tuner0"]["pid"]
+    paused = tmp_path / "paused"
+    # Worker tuner0 stops after the third epoch of its first trial and waits: it is killed there.
+    process = start(
+        "tune", "--workers", "2", "--trials", str(TRIALS), "--epochs", str(EPOCHS),
+        "--dir", str(folder), "--units", "16", "--layers", "1", "--batch-sizes", "16",
+        "--no-tensorboard", "--seed", "3",
+        TFWEEK3_TEST_PAUSE=f"1:3:{paused}", TFWEEK3_TEST_PAUSE_TUNER="tuner0")
+    wait_for(paused.exists, 180, "tuner0 to pause in the middle of its first trial", process)
+    pid = int(paused.read_text())
+    assert pid == read_json(project / "workers.json")["processes"]["tuner0"]["pid"]
+    killed_trial = read_json(project / "oracle.json")["ongoing_trials"]["tuner0"]
     os.kill(pid, signal.SIGKILL)
 
     out, err = process.communicate(timeout=240)
@@ -63,17 +55,17 @@ def test_a_killed_worker_is_replaced_and_every_trial_counts_once(tmp_path):
     # Each trial once, all finished, one progress line each.
     with open(folder / "trials.csv") as f:
         rows = list(csv.DictReader(f))
-    assert sorted(row["trial"] for row in rows) == [str(i) for i in range(TRIALS)]
+    assert sorted(row["trial"] for row in rows) == [str(i) for i in range(1, TRIALS + 1)]
     assert {row["status"] for row in rows} <= {"completed", "diverged"}
     assert sum(line.startswith("trial ") for line in out.splitlines()) == TRIALS
 
     # The killed trial ran again from scratch: one value per epoch, not the dead
     # run's epochs averaged with the new run's.
     history = observations(project / f"trial_{killed_trial}" / "trial.json")
-    assert [obs["step"] for obs in history] == list(range(EPOCHS))
+    assert [obs["step"] for obs in history] == list(range(1, EPOCHS + 1))
     assert all(len(obs["value"]) == 1 for obs in history)
     best = max(obs["value"][0] for obs in history)
-    (row,) = [row for row in rows if row["trial"] == killed_trial]
+    (row,) = [row for row in rows if row["trial_id"] == killed_trial]
     assert float(row["score"]) == best
 
 
@@ -98,7 +90,7 @@ def test_chief_and_workers_share_one_search_by_hand(tmp_path):
     assert chief.returncode == 0, chief_err
     # The chief wrote the results of the trials the worker ran.
     with open(Path(folder) / "trials.csv") as f:
-        assert sorted(row["trial"] for row in csv.DictReader(f)) == ["0", "1"]
+        assert sorted(row["trial"] for row in csv.DictReader(f)) == ["1", "2"]
     assert "best: alpha=" in chief_out
 
 

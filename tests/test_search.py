@@ -7,29 +7,17 @@ import json
 import math
 import os
 import signal
-import time
 
 import pytest
-from helpers_search import (
-    epochs_reported,
-    observations,
-    read_json,
-    run_tune,
-    start_tune,
-    wait_for,
-)
+from helpers_processes import start
+from helpers_search import observations, read_json, run_tune, wait_for
 
-from tfweek3.training import loop as training
-from tfweek3.tuning.search import (
-    SearchConfig,
-    format_table,
-    random_vs_grid_win_rate,
-    rank,
-    record_from_state,
-    run_search,
-    synthetic_score,
-    synthetic_search,
-)
+from tfweek3.course.grid_vs_random import synthetic_score
+from tfweek3.course.synthetic_search import random_vs_grid_win_rate, synthetic_search
+from tfweek3.tuning import tuner
+from tfweek3.tuning.config import SearchConfig
+from tfweek3.tuning.results import format_table, rank, record_from_state
+from tfweek3.tuning.search import run_search
 from tfweek3.tuning.search_space import SearchSpace, narrow_space
 
 # A small network, so that a trial takes about a second on digits.
@@ -47,13 +35,13 @@ def quiet(_line: str) -> None:
 
 def test_each_trial_trains_with_train_and_reports_every_epoch(tmp_path, monkeypatch):
     calls = []
-    real_train = training.train
+    real_train = tuner.train
 
     def spy(model, data, **kwargs):
         calls.append(kwargs)
         return real_train(model, data, **kwargs)
 
-    monkeypatch.setattr(training, "train", spy)
+    monkeypatch.setattr(tuner, "train", spy)
     config = SearchConfig(trials=3, epochs=2, directory=str(tmp_path), seed=1,
                           space=SearchSpace(optimizer=("momentum",), **SMALL))
     lines = []
@@ -68,8 +56,8 @@ def test_each_trial_trains_with_train_and_reports_every_epoch(tmp_path, monkeypa
         assert call["beta"] == pytest.approx(float(row["beta"]))
         assert (call["epochs"], call["batch_size"], call["optimizer"]) == (2, 64, "momentum")
         # Validation accuracy reached the oracle after each epoch; the score is the best epoch.
-        history = observations(tmp_path / "search" / f"trial_{row['trial']}" / "trial.json")
-        assert [obs["step"] for obs in history] == [0, 1]
+        history = observations(tmp_path / "search" / f"trial_{row['trial_id']}" / "trial.json")
+        assert [obs["step"] for obs in history] == [1, 2]  # epochs count from 1
         assert float(row["score"]) == pytest.approx(max(obs["value"][0] for obs in history))
         assert 0.0 < call["learning_rate"] < 1.0 and row["status"] == "completed"
         assert int(row["epochs"]) == 2
@@ -77,7 +65,10 @@ def test_each_trial_trains_with_train_and_reports_every_epoch(tmp_path, monkeypa
     # The best trial is the one with the highest score, in every output.
     best_row = max(rows, key=lambda row: float(row["score"]))
     best = json.loads((tmp_path / "best_hyperparameters.json").read_text())
-    assert best["trial"] == best_row["trial"] == result.best["trial"]
+    assert best["trial"] == int(best_row["trial"]) == result.best["trial"]
+    assert [row["trial"] for row in rows] == ["1", "2", "3"]  # from 1, as the progress lines
+    assert [row["trial_id"] for row in rows] == ["0", "1", "2"]  # KerasTuner's, the folders'
+    assert [line.split()[1] for line in lines if line.startswith("trial ")] == ["1/3", "2/3", "3/3"]
     assert best["hyperparameters"]["learning_rate"] == pytest.approx(float(best_row["learning_rate"]))
     assert lines[-1].startswith(f"best: alpha={float(best_row['learning_rate']):.4g}")
     assert sum(line.startswith("trial ") for line in lines) == 3
@@ -93,7 +84,7 @@ def test_tensorboard_logs_hold_each_trials_hyperparameters(tmp_path):
                           space=SearchSpace(**SMALL))
     result = run_search(config, log=quiet)
     for record in result.records:
-        log_dir = tmp_path / "tensorboard" / "search" / f"trial_{record['trial']}"
+        log_dir = tmp_path / "tensorboard" / "search" / f"trial_{record['trial_id']}"
         (events,) = log_dir.glob("events.out.tfevents.*")
         hparams = {}
         for event in tf.compat.v1.train.summary_iterator(str(events)):
@@ -113,7 +104,7 @@ def test_objective_can_be_the_validation_loss(tmp_path):
                           space=SearchSpace(**SMALL), tensorboard=False)
     result = run_search(config, log=quiet)
     for record in result.records:
-        history = observations(tmp_path / "search" / f"trial_{record['trial']}" / "trial.json",
+        history = observations(tmp_path / "search" / f"trial_{record['trial_id']}" / "trial.json",
                                "val_loss")
         assert record["score"] == pytest.approx(min(obs["value"][0] for obs in history))
     assert result.best["score"] == min(record["score"] for record in result.records)
@@ -132,7 +123,7 @@ def test_diverged_trials_are_recorded_and_the_search_reaches_its_budget(tmp_path
     for row in rows:
         assert row["status"] == "diverged"
         assert float(row["score"]) == 0.0  # the worst validation accuracy
-        assert row["reason"].startswith("loss became NaN or inf in epoch 0, step ")
+        assert row["reason"].startswith("loss became NaN or inf in epoch 1, step ")
     assert result.best is None
     assert sum("diverged: loss became NaN" in line for line in lines) == 5
 
@@ -182,14 +173,15 @@ def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(
     args = ("--trials", "3", "--epochs", "10", "--dir", str(tmp_path), "--units", "8",
             "--layers", "1", "--batch-sizes", "16", "--no-tensorboard", "--seed", "2")
     project = tmp_path / "search"
-    process = start_tune(*args)
-    # Kill it in the middle of the second trial.
-    wait_for(lambda: epochs_reported(project / "trial_1" / "trial.json") >= 1, 180,
-             "the second trial to start", process)
+    paused = tmp_path / "paused"
+    # The second trial stops after its third epoch and waits: it is killed there.
+    process = start("tune", *args, TFWEEK3_TEST_PAUSE=f"2:3:{paused}")
+    wait_for(paused.exists, 180, "the second trial to pause", process)
     first_trial = read_json(project / "trial_0" / "trial.json")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert first_trial["status"] == "COMPLETED"
+    assert read_json(project / "trial_1" / "trial.json")["status"] == "RUNNING"
 
     resumed = run_tune(*args)
     assert resumed.returncode == 0, resumed.stderr
@@ -197,12 +189,12 @@ def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(
     assert [line.split()[1] for line in progress] == ["2/3", "3/3"]  # trial 1 is not re-run
 
     rows = read_csv(tmp_path / "trials.csv")
-    assert [row["trial"] for row in rows] == ["0", "1", "2"]
+    assert [row["trial"] for row in rows] == ["1", "2", "3"]
     assert all(row["status"] == "completed" for row in rows)
-    # The finished trial is untouched; the cut-off one ran again from epoch 0.
+    # The finished trial is untouched; the cut-off one ran again from its first epoch.
     assert read_json(project / "trial_0" / "trial.json") == first_trial
     history = observations(project / "trial_1" / "trial.json")
-    assert [obs["step"] for obs in history] == list(range(10))
+    assert [obs["step"] for obs in history] == list(range(1, 11))
     assert all(len(obs["value"]) == 1 for obs in history)
 
     # --overwrite starts afresh.
@@ -228,14 +220,16 @@ def test_records_of_diverged_failed_and_cut_off_trials():
     assert diverged["beta"] == pytest.approx(0.95)
     failed = record_from_state(state("FAILED", {}, "Traceback...\nValueError: bad\n"), "max")
     assert (failed["status"], failed["reason"]) == ("failed", "ValueError: bad")
-    running = record_from_state(state("RUNNING", {"val_accuracy": 0.4}), "max")
+    running = record_from_state(state("RUNNING", {"epoch/val_accuracy": 0.4}), "max")
     assert running["status"] == "running" and running["epochs"] == 1
 
-    completed = dict(diverged, status="completed", score=0.9, trial="08")
+    assert (running["trial"], running["trial_id"]) == (8, "07")
+
+    completed = dict(diverged, status="completed", score=0.9, trial=9)
     ranked = rank([failed, diverged, completed], "max")
     assert ranked[0]["status"] == "completed"
     table = format_table(ranked, "val_accuracy").splitlines()
-    assert table[1].split()[:4] == ["1", "-", "08", "0.9000"]
+    assert table[1].split()[:4] == ["1", "-", "9", "0.9000"]
 
 
 def test_synthetic_objective_and_win_rate(tmp_path):
@@ -249,84 +243,17 @@ def test_synthetic_objective_and_win_rate(tmp_path):
     best_alpha, best_epsilon = 10 ** -2.3, 10 ** -7.6
     grid = synthetic_search("grid", 25, 0, best_alpha, best_epsilon, str(tmp_path))
     assert grid == pytest.approx(-(0.3 ** 2 + 0.01 * 0.4 ** 2))
+    # Random search returns the best of its 25 draws, each scored by the formula.
     rand = synthetic_search("random", 25, 0, best_alpha, best_epsilon, str(tmp_path))
-    assert rand <= 0.0
+    trials = [json.loads(path.read_text())
+              for path in (tmp_path / "random_0").glob("trial_*/trial.json")]
+    assert len(trials) == 25
+    for trial in trials:
+        values = trial["hyperparameters"]["values"]
+        assert trial["score"] == pytest.approx(
+            synthetic_score(values["alpha"], values["epsilon"], best_alpha, best_epsilon))
+    assert rand == max(trial["score"] for trial in trials)
 
     shares = random_vs_grid_win_rate(seeds=4, budget=9, directory=str(tmp_path))
     assert shares["random_wins"] + shares["grid_wins"] + shares["ties"] == pytest.approx(1.0)
     assert math.isfinite(shares["random_mean_regret"]) and shares["grid_mean_regret"] > 0
-
-
-def make_oracle(tmp_path, save_seconds: float):
-    """tfweek3's RandomSearch oracle over one float, in tmp_path, with one running trial."""
-    import keras_tuner as kt
-
-    from tfweek3.tuning.search import _make_oracle_classes
-
-    random_oracle, _ = _make_oracle_classes()
-    oracle = random_oracle(objective=kt.Objective("val_accuracy", "max"), max_trials=2, seed=1)
-    oracle.SAVE_RUNNING_TRIAL_SECONDS = save_seconds
-    hp = kt.HyperParameters()
-    hp.Float("alpha", 1e-4, 1.0, sampling="log")
-    oracle.update_space(hp)
-    oracle._set_project_dir(str(tmp_path), "project")
-    return oracle, oracle.create_trial("tuner0")
-
-
-def test_each_epoch_reaches_the_oracle_and_a_running_trials_file_at_most_once_a_second(tmp_path):
-    oracle, trial = make_oracle(tmp_path, save_seconds=3600.0)
-    trial_file = tmp_path / "project" / f"trial_{trial.trial_id}" / "trial.json"
-    for step in range(5):
-        returned = oracle.update_trial(trial.trial_id, {"val_accuracy": 0.1 * step}, step=step)
-        # What the chief sends back to a worker: the status, not the history.
-        assert returned.status == "RUNNING" and returned.trial_id == trial.trial_id
-        assert not returned.metrics.exists("val_accuracy")
-    # In memory every epoch; on disk the first one (a running trial is re-run on resume).
-    kept = oracle.get_trial(trial.trial_id).metrics.get_history("val_accuracy")
-    assert [obs.step for obs in kept] == [0, 1, 2, 3, 4]
-    assert [obs["step"] for obs in observations(trial_file)] == [0]
-
-    trial.status = "COMPLETED"
-    oracle.end_trial(trial)  # the end writes the whole history
-    assert [obs["step"] for obs in observations(trial_file)] == [0, 1, 2, 3, 4]
-    assert read_json(trial_file)["score"] == pytest.approx(0.4)
-
-    oracle, trial = make_oracle(tmp_path / "every", save_seconds=0.0)
-    for step in range(3):
-        oracle.update_trial(trial.trial_id, {"val_accuracy": 0.5}, step=step)
-        written = observations(tmp_path / "every" / "project" / f"trial_{trial.trial_id}"
-                               / "trial.json")
-        assert len(written) == step + 1
-
-
-class RecordingOracle:
-    """Stands in for a (slow) oracle: records update_trial calls, fails on request."""
-
-    def __init__(self, fail_at_step: int | None = None):
-        self.calls = []
-        self.fail_at_step = fail_at_step
-
-    def update_trial(self, trial_id, metrics, step=0):
-        time.sleep(0.002)
-        if step == self.fail_at_step:
-            raise ConnectionError(f"chief gone at step {step}")
-        self.calls.append((trial_id, metrics["val_accuracy"], step))
-
-
-def test_epoch_reports_arrive_in_order_before_close_returns_and_errors_reach_the_trial():
-    from tfweek3.tuning.search import _EpochReports
-
-    oracle = RecordingOracle()
-    reports = _EpochReports(oracle, "07")
-    for step in range(40):
-        reports.send({"val_accuracy": step / 40}, step=step)
-    reports.close()
-    assert oracle.calls == [("07", step / 40, step) for step in range(40)]
-
-    oracle = RecordingOracle(fail_at_step=3)
-    reports = _EpochReports(oracle, "08")
-    for step in range(10):
-        reports.send({"val_accuracy": 0.5}, step=step)
-    with pytest.raises(ConnectionError, match="step 3"):
-        reports.close()
-    assert [step for _, _, step in oracle.calls] == [0, 1, 2]  # nothing after the failure

@@ -75,14 +75,17 @@ def run(args: argparse.Namespace) -> int:
         result = babysit(config, overwrite=args.overwrite, log=lambda line: print(line, flush=True))
     except DivergedError as error:
         control = os.path.join(args.directory, CONTROL_FILE)
-        kept = len(error.history["loss"])
+        kept = error.epoch - 1
+        if not kept:
+            return _error(f"{error}; no epoch ended well. Lower --learning-rate and run again "
+                          f"with --overwrite", 1)
         return _error(f"{error}; the checkpoint after epoch {kept} is kept. Write a lower "
                       f"'learning_rate X' (or 'rollback K') into {control} and run the same "
                       f"command again", 1)
     except (CheckpointError, StateFileError) as error:
         return _error(f"{error}; run with --overwrite to start afresh", 1)
     where = "stopped" if result.stopped else "done"
-    print(f"{where}: {len(result.history.get('loss', []))} epochs; curves in "
+    print(f"{where}: {result.epochs_done} epochs; curves in "
           f"{args.directory}/curves.png, actions in {args.directory}/actions.csv")
     return 0
 

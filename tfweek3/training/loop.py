@@ -38,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfweek3.layers.softmax import cost
+from tfweek3.training import stopping
 from tfweek3.training.checkpoints import (
     CHECKPOINT_NAME,
     checkpoint_to_resume,
@@ -235,6 +236,7 @@ def train(
                 stopped_early = True
             if stopped_early:
                 break
+            stopping.check()  # a Ctrl-C whose KeyboardInterrupt was swallowed ends the run here
     finally:
         for writer in (writers or {}).values():
             writer.close()

@@ -63,10 +63,14 @@ class Action:
 
 @dataclass
 class BabysitResult:
+    """history: the epochs trained by this call (with those restored before them by a rollback);
+    epochs_done: all the epochs the run's checkpoints hold, earlier calls' included."""
+
     history: dict[str, list[float]]
     actions: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
     train_result: Any = None
+    epochs_done: int = 0
 
 
 def parse_control(text: str) -> tuple[list[Action], list[str]]:
@@ -194,6 +198,7 @@ def babysit(config: BabysitConfig, *, overwrite: bool = False,
         log(epoch_line(done, config.epochs, history, settings))
         write_history(folder / "history.csv", history)
         plot_curves(history, folder / "curves.png")
+    result.epochs_done = done
     return result
 
 

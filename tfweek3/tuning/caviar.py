@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from tfweek3.training import stopping
 from tfweek3.tuning import storage
 from tfweek3.tuning.config import SearchConfig, SearchError
 
@@ -148,6 +149,7 @@ def run_with_workers(config: SearchConfig, workers: int, *, log: Callable[[str],
             f"({threads} TensorFlow threads each)")
         while len(finished) < workers:
             time.sleep(poll_seconds)
+            stopping.check()
             chief_status = processes["chief"].poll()
             if chief_status not in (None, 0):
                 raise SearchError(f"the chief (the oracle's process) stopped with exit status "

@@ -33,6 +33,9 @@ PRIVATE_NAMES = {
         "the trials the grid continues from, rebuilt on reload",
     "GridSearchOracle._compare":
         "the grid's order of two trials' values, to rebuild the two above",
+    "keras_tuner.src.config.DEBUG":
+        "while True (its default, no public switch) every failed trial's traceback goes to "
+        "stderr; tfweek3 keeps it in the trial's error.txt and prints its last line",
 }
 
 
@@ -46,6 +49,13 @@ class AtomicFiles:
     def _save_trial(self, trial):
         path = storage.join(trial_dir(self, trial.trial_id), "trial.json")
         storage.write_text(path, json.dumps(trial.get_state()))
+
+
+def keep_failed_trials_off_stderr() -> None:
+    """Stop KerasTuner from printing each failed trial's traceback (see PRIVATE_NAMES)."""
+    from keras_tuner.src import config
+
+    config.DEBUG = False
 
 
 def oracle_file(oracle: kt.Oracle) -> str:

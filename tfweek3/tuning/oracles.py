@@ -43,6 +43,7 @@ from tfweek3.tuning import storage
 from tfweek3.tuning.results import EPOCH_PREFIX, epoch_metric
 
 RUNNING = kt.engine.trial.TrialStatus.RUNNING
+INVALID = kt.engine.trial.TrialStatus.INVALID
 
 
 class Week3Oracle(internals.AtomicFiles):
@@ -95,10 +96,14 @@ class Week3Oracle(internals.AtomicFiles):
             super().reload()
         except (KeyError, TypeError) as error:  # a state file of another kind of search
             raise storage.StateFileError(internals.oracle_file(self), error) from error
+        # To run again: the trials cut off mid-run (still RUNNING on disk) and those waiting for
+        # KerasTuner's retry (INVALID). Not the others: KerasTuner's own reload also queues the
+        # trial that ended last, which end_trial saves before taking it off ongoing_trials.
         state = self.get_state()
-        cut_off = {trial_id for trial_id, trial in self.trials.items() if trial.status == RUNNING}
-        # KerasTuner pops from the end: lowest trial id first.
-        state["retry_queue"] = sorted(cut_off | set(state["retry_queue"]), reverse=True)
+        queued = {trial_id for trial_id, trial in self.trials.items() if trial.status == RUNNING}
+        queued |= {trial_id for trial_id in state["retry_queue"]
+                   if self.trials[trial_id].status in (RUNNING, INVALID)}
+        state["retry_queue"] = sorted(queued, reverse=True)  # popped from the end: lowest id first
         self.set_state(state)
 
     @kt.synchronized

@@ -44,8 +44,9 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
 
     Returns the result, or None in a process of a distributed search (the
     chief's supervisor, or the person who started the chief, collects the results).
-    Raises SearchError when trials fail in a row or a process of the search dies,
-    and storage.StateFileError when the folder's state cannot be read.
+    Raises SearchError when trials fail in a row (after writing the results) or
+    a process of the search dies, and storage.StateFileError when the folder's
+    state cannot be read.
     """
     config.validate()
     role = caviar.role()
@@ -65,8 +66,10 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
         if role == "worker" or not config.write_results:
             return None
         records = collect_records(storage.join(config.directory, project), config.direction)
+        failure = failure_stop(storage.join(config.directory, project))
     else:
         records = []
+        failure = None
         box = config.space
         for number, trials in enumerate(split_trials(config.trials, config.rounds), start=1):
             project = f"round_{number}"
@@ -78,6 +81,9 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
             round_records = collect_records(storage.join(config.directory, project),
                                             config.direction, number)
             records += round_records
+            failure = failure_stop(storage.join(config.directory, project))
+            if failure:
+                break
             best = [r for r in rank(round_records, config.direction)
                     if r["status"] == "completed"][:config.zoom_k]
             box = narrow_space(box, best, config.margin)
@@ -88,6 +94,8 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
     write_results(result, config)
     log(format_table(ranked[:config.top_k], config.objective))
     log(summary_line(result, config))
+    if failure:
+        raise SearchError(f"the search stopped: {failure}")
     return result
 
 
@@ -108,17 +116,12 @@ def _run_project(config: SearchConfig, *, strategy: str, space: SearchSpace, tri
         tuner = make_tuner(config, data, strategy=strategy, space=space, trials=trials,
                            project=project, label=label, log=log)
         tuner.search(data, verbose=0)
-    if caviar.role() != "worker":
-        _raise_failure_stop(storage.join(config.directory, project))
 
 
-def _raise_failure_stop(project_dir: str) -> None:
-    """SearchError if the project's oracle stopped the search because trials failed in a row."""
+def failure_stop(project_dir: str) -> str | None:
+    """Why the project's oracle stopped the search (trials failing in a row), or None."""
     path = storage.join(project_dir, "oracle.json")
-    if storage.exists(path):
-        stop = storage.read_json(path).get("failure_stop")
-        if stop:
-            raise SearchError(f"the search stopped: {stop}")
+    return storage.read_json(path).get("failure_stop") if storage.exists(path) else None
 
 
 def split_trials(trials: int, rounds: int) -> list[int]:

@@ -25,10 +25,12 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from tfweek3.training import stopping
 from tfweek3.training.data import Dataset
 from tfweek3.training.loop import DivergedError, train
 from tfweek3.training.names import HISTORY_KEYS
 from tfweek3.training.network import build_network
+from tfweek3.tuning import keras_tuner_internals as internals
 from tfweek3.tuning import storage
 from tfweek3.tuning.config import SearchConfig, round_number
 from tfweek3.tuning.oracles import GridOracle, RandomOracle
@@ -113,6 +115,7 @@ class Week3Tuner(kt.Tuner):
         super().__init__(**kwargs)
 
     def run_trial(self, trial, data: Dataset, **kwargs) -> dict[str, float]:
+        stopping.check()
         config = self.config
         settings = define_hyperparameters(trial.hyperparameters, self.space, self.grid_points)
         keras.backend.clear_session()
@@ -145,7 +148,9 @@ class Week3Tuner(kt.Tuner):
                        "diverged_epoch": float(error.epoch),
                        "diverged_step": -1.0 if error.step is None else float(error.step),
                        "epochs": float(len(error.history["loss"]))}
-        except Exception:
+        except Exception as error:
+            if stopping.requested():  # a Ctrl-C that surfaced as another error: stop, not fail
+                raise KeyboardInterrupt from error
             # KerasTuner records the trial as failed; the traceback goes beside it too,
             # since in a --workers search the chief is another process.
             storage.write_text(storage.join(self.get_trial_dir(trial.trial_id), "error.txt"),
@@ -175,6 +180,7 @@ def make_tuner(config: SearchConfig, data: Dataset, *, strategy: str, space: Sea
     round draws new points); the data split and the initial weights use
     config.seed in every trial.
     """
+    internals.keep_failed_trials_off_stderr()
     grid_points = config.grid_points if strategy == "grid" else None
     oracle_class = GridOracle if strategy == "grid" else RandomOracle
     oracle = oracle_class(

@@ -1,0 +1,50 @@
+"""Faults injected into the `tfweek3` processes that tests start (this folder is put first on
+their PYTHONPATH, so Python imports this module when each process starts).
+
+TFWEEK3_TEST_FAILING_TRIALS=1   every trial's training raises ValueError("injected: ...")
+TFWEEK3_TEST_DYING_WORKER=ID    the worker process with that KerasTuner tuner id exits at once
+TFWEEK3_TEST_PAUSE=N:E:FILE     the N-th trial this process trains (from 1) stops after epoch E:
+                                it writes FILE (holding its pid) and waits to be killed. Only
+                                once: a process started after FILE exists does not pause.
+TFWEEK3_TEST_PAUSE_TUNER=ID     with it, only the process with that tuner id pauses
+"""
+
+import os
+import time
+
+if os.environ.get("TFWEEK3_TEST_DYING_WORKER") == os.environ.get("KERASTUNER_TUNER_ID", "-"):
+    os._exit(3)
+
+if os.environ.get("TFWEEK3_TEST_FAILING_TRIALS"):
+    from tfweek3.tuning import tuner
+
+    def failing_train(model, data, **kwargs):
+        raise ValueError("injected: the data set could not be read")
+
+    tuner.train = failing_train
+
+PAUSE = os.environ.get("TFWEEK3_TEST_PAUSE")
+if PAUSE and os.environ.get("TFWEEK3_TEST_PAUSE_TUNER", os.environ.get("KERASTUNER_TUNER_ID")) \
+        == os.environ.get("KERASTUNER_TUNER_ID"):
+    from tfweek3.tuning import tuner
+
+    trial_number, pause_epoch, marker = PAUSE.split(":", 2)
+    real_train = tuner.train
+    calls = []
+
+    def pausing_train(model, data, *, on_epoch_end, **kwargs):
+        calls.append(1)
+
+        def hook(epoch, logs):
+            stop = on_epoch_end(epoch, logs)
+            if (len(calls) == int(trial_number) and epoch == int(pause_epoch)
+                    and not os.path.exists(marker)):
+                with open(marker + ".tmp", "w") as f:
+                    f.write(str(os.getpid()))
+                os.replace(marker + ".tmp", marker)
+                time.sleep(3600)
+            return stop
+
+        return real_train(model, data, on_epoch_end=hook, **kwargs)
+
+    tuner.train = pausing_train

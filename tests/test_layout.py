@@ -1,0 +1,92 @@
+"""The house: floors whose imports run one way, modules of a readable size, classes at module
+level, and a public API that loads lazily without hiding its modules."""
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tfweek3"
+# Each floor may import from the floors before it, never from those after it.
+FLOORS = ["layers", "training", "tuning", "cli"]
+APART = ["course"]  # the notebooks' experiments: may import any floor but the cli; none imports them
+
+
+def modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        yield path, ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+
+
+def tfweek3_imports(path: Path) -> set[str]:
+    """The tfweek3 subpackages a module imports (tfweek3.X.y -> X), at any depth of its code."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "tfweek3" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def test_imports_run_one_way_through_the_floors():
+    for path, name in modules():
+        parts = name.split(".")
+        if len(parts) < 3:
+            continue  # tfweek3/__init__.py and __main__.py stand above the floors
+        floor = parts[1]
+        imported = tfweek3_imports(path) - {floor}
+        if floor in FLOORS:
+            allowed = set(FLOORS[:FLOORS.index(floor)])
+        else:
+            assert floor in APART, f"{name}: in no floor"
+            allowed = {"layers", "training", "tuning"}
+        if floor == "cli":
+            allowed |= {"course"}  # `tfweek3 demo` runs the course's side-by-side demo
+        assert imported <= allowed, f"{name} imports {sorted(imported - allowed)}"
+
+
+def test_no_module_is_longer_than_a_learner_reads_at_once():
+    long = {name: n for path, name in modules() if (n := len(path.read_text().splitlines())) > 360}
+    assert not long
+
+
+def test_classes_are_defined_at_module_level():
+    for path, name in modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = [n.name for n in ast.walk(node) if isinstance(n, ast.ClassDef)]
+                assert not inner, f"{name}.{node.name} defines {inner}"
+
+
+def test_the_public_api_is_there_and_modules_keep_their_own_paths():
+    import tfweek3
+
+    for public in tfweek3.__all__:
+        assert getattr(tfweek3, public) is not None
+    softmax_module = importlib.import_module("tfweek3.layers.softmax")
+    assert tfweek3.softmax is softmax_module.softmax and callable(tfweek3.softmax)
+    babysit_module = importlib.import_module("tfweek3.tuning.babysit")
+    assert tfweek3.babysit is babysit_module.babysit
+    assert tfweek3.ManualBatchNorm.__module__ == "tfweek3.layers.batch_norm"
+    with pytest.raises(AttributeError, match="no attribute 'SoftMax'"):
+        tfweek3.SoftMax  # noqa: B018
+
+
+def test_import_tfweek3_imports_no_tensorflow_until_a_name_needs_it():
+    code = ("import sys, tfweek3\n"
+            "before = 'tensorflow' in sys.modules\n"
+            "from tfweek3 import sample_learning_rate, SearchConfig\n"
+            "middle = 'tensorflow' in sys.modules\n"
+            "from tfweek3 import ManualBatchNorm\n"
+            "print(before, middle, 'tensorflow' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["False", "False", "True"]

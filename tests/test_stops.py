@@ -1,0 +1,214 @@
+"""Every command ends well, as a real process: Ctrl-C (SIGINT) and SIGTERM stop it within seconds
+with one line saying what was kept and how to continue, exit status 130, and nothing lost (the same
+command continues); a diverging run, failing trials, an unwritable folder or an unreadable state
+file end in one line naming the cause, with the right exit status and no traceback."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from helpers_processes import alive, messages, run, start, stop
+from helpers_search import read_json, wait_for
+
+# A small network on digits: an epoch takes a few hundredths of a second.
+SMALL_TUNE = ("--units", "8", "--layers", "1", "--batch-sizes", "16", "--no-tensorboard")
+
+
+def rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_train_stops_keeping_its_last_checkpoint_and_resumes(tmp_path, signum):
+    out = tmp_path / "run"
+    args = ("train", "--out", str(out), "--epochs", "400", "--batch-size", "8", "--quiet")
+    process = start(*args)
+    wait_for(lambda: (out / "checkpoints" / "ckpt-3.index").exists(), 120, "3 epochs", process)
+    _, stderr, seconds = stop(process, signum)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    (line,) = messages(stderr)
+    kept = int(line.split("checkpoint after epoch ")[1].split()[0])
+    assert kept >= 3
+    assert line == (f"tfweek3 train: stopped; the checkpoint after epoch {kept} is kept in "
+                    f"{out}/checkpoints. To continue: tfweek3 {' '.join(args)} --resume")
+    print(f"train stopped {seconds:.2f} s after {signal.Signals(signum).name}")
+
+    done = run(*args[:4], str(kept + 2), *args[5:], "--resume")
+    assert done.returncode == 0, done.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == kept + 2  # the kept epochs, then two more: none lost
+
+
+def test_babysit_stops_and_the_same_command_continues(tmp_path):
+    args = ("babysit", "--dir", str(tmp_path), "--epochs", "300", "--batch-size", "8")
+    process = start(*args)
+    wait_for(lambda: len((tmp_path / "history.csv").read_text().splitlines()) > 2
+             if (tmp_path / "history.csv").exists() else False, 120, "2 epochs", process)
+    _, stderr, seconds = stop(process)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    (line,) = messages(stderr)
+    kept = int(line.split("checkpoint after epoch ")[1].split()[0])
+    assert line == (f"tfweek3 babysit: stopped; the checkpoint after epoch {kept} is kept in "
+                    f"{tmp_path}. To continue: tfweek3 {' '.join(args)}")
+    print(f"babysit stopped {seconds:.2f} s after SIGINT")
+    (tmp_path / "control.txt").write_text("stop\n")
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    assert f"stopped: {kept} epochs" in again.stdout  # every kept epoch is still there
+
+
+def test_tune_stops_keeping_finished_trials_and_resumes(tmp_path):
+    args = ("tune", "--trials", "4", "--epochs", "30", "--dir", str(tmp_path), *SMALL_TUNE)
+    process = start(*args)
+    wait_for(lambda: (tmp_path / "search" / "trial_1" / "trial.json").exists(), 120,
+             "the second trial", process)
+    stdout, stderr, seconds = stop(process)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    finished = [line for line in stdout.splitlines() if line.startswith("trial ")]
+    (line,) = messages(stderr)
+    assert line == (f"tfweek3 tune: stopped; {len(finished)} finished trials kept in {tmp_path}. "
+                    f"To continue: tfweek3 {' '.join(args)}")
+    print(f"tune stopped {seconds:.2f} s after SIGINT, {len(finished)} trials finished")
+
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    resumed = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("trial ")]
+    assert resumed == [f"{n}/4" for n in range(len(finished) + 1, 5)]  # none twice, none lost
+    assert [r["status"] for r in rows(tmp_path / "trials.csv")] == ["completed"] * 4
+
+
+def test_tune_with_workers_stops_its_chief_and_workers_and_resumes(tmp_path):
+    args = ("tune", "--workers", "2", "--trials", "4", "--epochs", "40", "--dir", str(tmp_path),
+            *SMALL_TUNE)
+    process = start(*args)
+    status_file = tmp_path / "search" / "workers.json"
+
+    def a_trial_running():
+        oracle = read_json(tmp_path / "search" / "oracle.json") or {}
+        return len(oracle.get("ongoing_trials", {})) == 2
+
+    wait_for(a_trial_running, 180, "both workers to train", process)
+    pids = [p["pid"] for p in read_json(status_file)["processes"].values()]
+    _, stderr, seconds = stop(process)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    (line,) = messages(stderr)  # one line: the chief and workers say nothing
+    assert line.startswith("tfweek3 tune: stopped; ") and "To continue: tfweek3 tune" in line
+    assert not any(alive(pid) for pid in pids)
+    print(f"tune --workers 2 stopped {seconds:.2f} s after SIGINT")
+
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    records = rows(tmp_path / "trials.csv")
+    assert sorted(r["trial"] for r in records) == ["1", "2", "3", "4"]
+    assert {r["status"] for r in records} == {"completed"}
+
+
+def test_babysit_divergence_is_one_line_and_a_lower_learning_rate_continues(tmp_path):
+    args = ("babysit", "--dir", str(tmp_path), "--epochs", "4", "--optimizer", "sgd",
+            "--batch-norm", "none", "--learning-rate", "0.05")
+    # Two good epochs, then a nudge that makes the loss NaN.
+    first = run(*args[:4], "2", *args[5:])
+    assert first.returncode == 0, first.stderr
+    (tmp_path / "control.txt").write_text("learning_rate 1e6\n")
+    diverged = run(*args)
+    assert diverged.returncode == 1 and "Traceback" not in diverged.stderr
+    (line,) = messages(diverged.stderr)
+    assert line.startswith("tfweek3 babysit: error: training diverged: the loss is nan at epoch 3, "
+                           "step ")
+    assert line.endswith(f"the checkpoint after epoch 2 is kept. Write a lower 'learning_rate X' "
+                         f"(or 'rollback K') into {tmp_path}/control.txt and run the same command "
+                         f"again")
+    (tmp_path / "control.txt").write_text("rollback 1\nlearning_rate 0.05\n")
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    assert "rolled back to the checkpoint of epoch 1" in again.stdout
+    assert "done: 4 epochs" in again.stdout
+
+
+def test_a_control_file_that_is_not_utf8_is_a_bad_line_and_training_goes_on(tmp_path):
+    (tmp_path / "control.txt").write_bytes(b"learning_rate \xff\xfe0.1\nmomentum 0.8\n")
+    done = run("babysit", "--dir", str(tmp_path), "--epochs", "2")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "control.txt line 1 ignored" in done.stdout
+    assert "epoch 1: beta 0.9 -> 0.8" in done.stdout
+    assert "done: 2 epochs" in done.stdout
+
+
+def test_trials_that_raise_are_failed_and_three_in_a_row_stop_the_search(tmp_path):
+    done = run("tune", "--trials", "6", "--epochs", "2", "--dir", str(tmp_path), *SMALL_TUNE,
+               TFWEEK3_TEST_FAILING_TRIALS="1")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert messages(done.stderr) == [
+        ("tfweek3 tune: error: the search stopped: 3 trials failed in a row; the first, trial 1: "
+         "ValueError: injected: the data set could not be read")]
+    # The results were written before it stopped: three failed trials, each with its error.
+    records = rows(tmp_path / "trials.csv")
+    assert [(r["trial"], r["status"]) for r in records] == [("1", "failed"), ("2", "failed"),
+                                                            ("3", "failed")]
+    assert {r["reason"] for r in records} == {
+        "ValueError: injected: the data set could not be read"}
+    assert "error.txt" in {p.name for p in (tmp_path / "search" / "trial_0").iterdir()}
+
+
+def test_diverging_trials_are_recorded_not_failures(tmp_path):
+    done = run("tune", "--trials", "4", "--epochs", "2", "--dir", str(tmp_path), "--alpha",
+               "1e20:1e30", "--optimizers", "sgd", *SMALL_TUNE)
+    assert done.returncode == 1  # no trial completed
+    assert messages(done.stderr) == []
+    assert done.stdout.splitlines()[-1].startswith("no trial completed (4 diverged)")
+    assert [r["status"] for r in rows(tmp_path / "trials.csv")] == ["diverged"] * 4
+
+
+def test_an_unreadable_state_file_is_one_line_and_overwrite_starts_afresh(tmp_path):
+    args = ("tune", "--trials", "1", "--epochs", "1", "--dir", str(tmp_path), *SMALL_TUNE)
+    assert run(*args).returncode == 0
+    state = tmp_path / "search" / "oracle.json"
+    state.write_text(state.read_text()[:50])
+    broken = run(*args[:2], "2", *args[3:])
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    (line,) = messages(broken.stderr)
+    assert line.startswith(f"tfweek3 tune: error: {state} is unreadable (JSONDecodeError: ")
+    assert line.endswith("; run with --overwrite to start this search afresh")
+    assert run(*args, "--overwrite").returncode == 0
+
+
+def test_the_chief_dying_is_an_error_and_its_workers_stop(tmp_path):
+    process = start("tune", "--workers", "2", "--trials", "20", "--epochs", "40",
+                    "--dir", str(tmp_path), *SMALL_TUNE)
+    status_file = tmp_path / "search" / "workers.json"
+    wait_for(lambda: (read_json(tmp_path / "search" / "oracle.json") or {}).get("ongoing_trials"),
+             180, "a trial to start", process)
+    pids = {k: p["pid"] for k, p in read_json(status_file)["processes"].items()}
+    os.kill(pids["chief"], signal.SIGKILL)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1 and "Traceback" not in err
+    assert messages(err) == [("tfweek3 tune: error: the chief (the oracle's process) stopped "
+                              "with exit status -9; its workers were stopped")]
+    assert not any(alive(pid) for pid in pids.values())
+
+
+def test_a_worker_that_keeps_dying_stops_the_search(tmp_path):
+    done = run("tune", "--workers", "2", "--trials", "4", "--epochs", "2", "--dir", str(tmp_path),
+               *SMALL_TUNE, TFWEEK3_TEST_DYING_WORKER="tuner1")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stdout.count("caviar: worker tuner1 died (exit status 3)") == 3
+    assert messages(done.stderr) == [
+        ("tfweek3 tune: error: worker tuner1 died 4 times (last exit status 3); the search was "
+         "stopped")]
+
+
+def test_help_and_bad_flags_answer_without_importing_tensorflow():
+    code = ("import sys\nfrom tfweek3.cli.main import main\n"
+            "for argv in ([\"--help\"], [\"tune\", \"--help\"], [\"train\", \"--help\"], "
+            "[\"babysit\", \"--help\"], [\"tune\", \"--alpha\", \"0:1\"], [\"train\", \"--epochs\", \"0\"]):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr

@@ -1,0 +1,26 @@
+"""A stop asked for by Ctrl-C or SIGTERM, noticed at the next epoch whatever happened to the signal.
+
+The command line's signal handler calls `request()` and raises KeyboardInterrupt.
+Python drops an exception raised while it runs a __del__ method or a weakref
+callback ("Exception ignored in ..."), so a Ctrl-C that lands there would be
+lost and the run would go on. `check()`, called between epochs and between
+trials, raises KeyboardInterrupt again once a stop has been requested.
+"""
+
+_requested = False
+
+
+def request() -> None:
+    """Remember that the run should stop (called from a signal handler)."""
+    global _requested
+    _requested = True
+
+
+def requested() -> bool:
+    return _requested
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if a stop was requested."""
+    if _requested:
+        raise KeyboardInterrupt
