@@ -289,6 +289,20 @@ def test_a_layer_of_the_wrong_shape_is_one_line(text, line, tmp_path):
     assert report.load_error == line and report.outcomes == []
 
 
+@pytest.mark.parametrize("name, old, new", [
+    ("batch_norm_forward", "    m = z.shape[0]\n", "    z = z.astype(np.float32)\n    m = z.shape[0]\n"),
+    ("batch_norm_backward", "    m = dz_tilde.shape[0]\n",
+     "    dz_tilde = dz_tilde.astype(np.float32)\n    m = dz_tilde.shape[0]\n"),
+    ("softmax_cost", "    t = np.exp(", "    z = z.astype(np.float32)\n    t = np.exp("),
+])
+def test_a_right_answer_computed_in_float32_passes(name, old, new, tmp_path):
+    exercise = registry.find(name)
+    solution = Path(exercise.solution_path()).read_text()
+    assert old in solution
+    report = grade(name, write(tmp_path, solution.replace(old, new), exercise.file_name))
+    assert report.passed, [o.why for o in report.outcomes if not o.passed]
+
+
 def test_the_learner_cannot_change_the_grader_s_arrays(tmp_path):
     # An in-place edit of z would change the reference's input too, were z not a copy.
     solution = Path(registry.find("batch_norm_forward").solution_path()).read_text()

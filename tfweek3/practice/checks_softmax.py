@@ -76,7 +76,7 @@ def cost_variants(z, y, J):
     yield COST_SIGN, lambda: -J
 
 
-def expect_softmax(learner, z, label, rtol=1e-6, atol=1e-9):
+def expect_softmax(learner, z, label, rtol=1e-5, atol=1e-5):
     expected = reference.softmax(np.asarray(z, np.float64))
     got = learner.call("softmax", z)
     expect_close(got, expected, f"softmax of {label}", softmax_variants(z), rtol, atol)
