@@ -276,3 +276,21 @@ kept = [d for d in days if d["kept"]]
 print(f"5. pandas: {len(days)} days, {len(days) - len(kept)} thrown away by the rollback; "
       f"worst day val accuracy {min(d['val_accuracy'] for d in days):.3f}, "
       f"final val accuracy {kept[-1]['val_accuracy']:.3f} at alpha {kept[-1]['learning_rate']:g}")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# Write this section's samplers yourself; `tfweek3 exercise check` runs 20000 of your draws
+# against the package's and names the classic mistakes (see "Practice" in the README). In a
+# terminal, in the folder where you want the files:
+#
+# ```
+# tfweek3 exercise start sample_alpha    # writes sample_alpha.py: the signature, the formula, TODO
+# tfweek3 exercise check sample_alpha
+# tfweek3 exercise start sample_beta
+# tfweek3 exercise check sample_beta
+# ```
+#
+# - Exercise 1, `sample_alpha`: alpha on a log scale in [low, high]: r uniform between
+#   $\log_{10}$ low and $\log_{10}$ high, $\alpha = 10^r$.
+# - Exercise 2, `sample_beta`: momentum $\beta$ in [low, high] through $1 - \beta = 10^r$.

@@ -341,3 +341,21 @@ print(f"6. test accuracy with moving statistics {test_time['test_moving']:.4f}, 
       f"with exact ones {test_time['test_exact']:.4f}; "
       f"each example normalized alone: accuracy {alone_accuracy:.3f}, "
       f"{len(set(alone_classes.tolist()))} distinct prediction(s)")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# Write this section's formulas yourself; `tfweek3 exercise check` compares them with the NumPy
+# reference, finite differences and `keras.layers.BatchNormalization`, and names the classic
+# mistakes (see "Practice" in the README). In a terminal:
+#
+# ```
+# tfweek3 exercise start batch_norm_forward    # writes batch_norm_forward.py, with TODO
+# tfweek3 exercise check batch_norm_forward
+# ```
+#
+# - Exercise 3, `batch_norm_forward`: $\mu$, $\sigma^2$, $z_{\text{norm}}$, $\tilde z$ of a
+#   mini-batch in NumPy, and the cache.
+# - Exercise 4, `batch_norm_backward`: $dz$, $d\gamma$, $d\beta$ in closed form from that cache.
+# - Exercise 5, `batch_norm_layer`: a small Keras layer with the training/inference switch and
+#   the moving averages.

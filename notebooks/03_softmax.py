@@ -175,3 +175,18 @@ print(f"cost of the 4-class model on its test set: {costs['cost(y, y_hat)']:.4f}
 print(f"dJ/dz: GradientTape vs (y_hat - y)/m {gradients['tape_vs_formula']:.1e}, "
       f"finite differences vs formula {gradients['numeric_vs_formula']:.1e} "
       f"(gradient entries up to {gradients['largest_gradient']:.3f})")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# Write softmax and the cost yourself; `tfweek3 exercise check` compares them with the NumPy
+# reference (logits around 1000 and float32 included) and names the classic mistakes (see
+# "Practice" in the README). In a terminal:
+#
+# ```
+# tfweek3 exercise start softmax_cost    # writes softmax_cost.py, with TODO
+# tfweek3 exercise check softmax_cost
+# ```
+#
+# - Exercise 6, `softmax_cost`: `softmax(z)` and the cost $J$ from the logits, stable for large
+#   logits.

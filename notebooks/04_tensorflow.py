@@ -188,3 +188,18 @@ print("3. ms per training step: " + ", ".join(f"{mode} {ms:.3f}" for mode, ms in
       + f"; tf.function is {step_ms['eager'] / step_ms['tf.function']:.1f}x faster than eager")
 print(f"   one epoch of tfweek3.train: {epoch_time['seconds_per_epoch'] * 1000:.1f} ms "
       f"(eager estimate {eager_epoch * 1000:.0f} ms)")
+
+# %% [markdown]
+# ## Try it yourself
+#
+# Write the lecture's training step yourself; `tfweek3 exercise check` runs it beside
+# `tfweek3.make_train_step` on the course network and names the classic mistakes (see "Practice"
+# in the README). In a terminal:
+#
+# ```
+# tfweek3 exercise start train_step    # writes train_step.py, with TODO
+# tfweek3 exercise check train_step
+# ```
+#
+# - Exercise 7, `train_step`: one `tf.GradientTape` step: the forward pass with `training=True`,
+#   the cost $J$, its gradients, the optimizer's update.

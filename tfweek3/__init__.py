@@ -10,6 +10,7 @@ The package is built in floors; each imports only from the floors below it:
     tfweek3.tuning     hyperparameter search with KerasTuner, caviar and pandas
     tfweek3.cli        the `tfweek3` command line
     tfweek3.course     the notebooks' experiments, one module per claim of the note
+    tfweek3.practice   the week's exercises and their grader (`tfweek3 exercise`)
 
 The names below are loaded on first use (PEP 562), so `import tfweek3` and
 `tfweek3 --help` do not import TensorFlow.

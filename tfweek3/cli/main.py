@@ -19,10 +19,10 @@ import os
 import signal
 import sys
 
-from tfweek3.cli import babysit, demo, train, tune
+from tfweek3.cli import babysit, demo, exercise, train, tune
 from tfweek3.training import stopping
 
-COMMAND_MODULES = [demo, train, tune, babysit]
+COMMAND_MODULES = [demo, train, tune, babysit, exercise]
 STOPPED = 130  # what a shell reports for a process ended by SIGINT
 
 
