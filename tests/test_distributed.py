@@ -115,3 +115,13 @@ def test_killing_the_command_stops_its_chief_and_workers(tmp_path):
         return True
 
     wait_for(all_gone, 30, "the chief and workers to exit")
+
+
+def test_threads_that_cannot_be_applied_are_said_not_dropped():
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1  # TensorFlow has started in this process: its threads are set
+    lines = []
+    distributed.limit_threads(3, log=lines.append)
+    assert len(lines) == 1
+    assert lines[0].startswith("--threads 3 not applied: TensorFlow had already started")

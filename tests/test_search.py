@@ -145,6 +145,43 @@ def test_grid_search_covers_the_stated_points_and_resumes(tmp_path):
         assert alpha == pytest.approx(alpha_ref) and omb == pytest.approx(omb_ref)
 
 
+def test_a_grid_search_killed_mid_trial_resumes_and_covers_each_point_once(tmp_path):
+    args = ("--strategy", "grid", "--grid-points", "2", "--trials", "4", "--epochs", "3",
+            "--dir", str(tmp_path), "--units", "8", "--layers", "1", "--batch-sizes", "64",
+            "--batch-norm", "off", "--optimizers", "adam", "--no-tensorboard")
+    paused = tmp_path / "paused"
+    process = start("tune", *args, TFWEEK3_TEST_PAUSE=f"3:1:{paused}")
+    wait_for(paused.exists, 180, "the third grid point to pause", process)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    resumed = run_tune(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = read_csv(tmp_path / "trials.csv")
+    assert [r["status"] for r in rows] == ["completed"] * 4
+    tried = sorted((float(r["learning_rate"]), float(r["one_minus_beta"])) for r in rows)
+    expected = sorted(itertools.product((1e-4, 1.0), (1e-3, 1e-1)))
+    assert len(tried) == 4  # each point of the 2 x 2 grid once
+    for point, point_ref in zip(tried, expected):
+        assert point == pytest.approx(point_ref)
+
+
+def test_a_search_folder_may_be_on_any_tensorflow_filesystem():
+    """KerasTuner writes through tf.io.gfile, and so does tfweek3: "ram://" stands in for gs://."""
+    import tensorflow as tf
+
+    config = SearchConfig(trials=2, epochs=1, directory="ram://tune", tensorboard=False,
+                          space=SearchSpace(**SMALL))
+    result = run_search(config, log=quiet)
+    assert len(result.records) == 2
+    assert sorted(tf.io.gfile.listdir("ram://tune")) == [
+        "best_hyperparameters.json", "scores.png", "search", "trials.csv", "trials.json"]
+    table = tf.io.gfile.GFile("ram://tune/trials.csv").read().splitlines()
+    assert table[0].startswith("round,trial,trial_id,status") and len(table) == 3
+    # (Not resumed here: TensorFlow's ram:// does not truncate a file opened for writing, which
+    # KerasTuner's own tuner0.json needs; gs:// and local folders replace a file written again.)
+
+
 def test_coarse_to_fine_narrows_each_round_to_its_best_trials(tmp_path):
     space = SearchSpace(optimizer=("adam",), units=(8, 32), layers=(1, 1), batch_size=(64,),
                         batch_norm=(False,))

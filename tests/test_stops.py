@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers_processes import alive, messages, run, start, stop
@@ -94,7 +95,11 @@ def test_tune_with_workers_stops_its_chief_and_workers_and_resumes(tmp_path):
         return len(oracle.get("ongoing_trials", {})) == 2
 
     wait_for(a_trial_running, 180, "both workers to train", process)
-    pids = [p["pid"] for p in read_json(status_file)["processes"].values()]
+    processes = read_json(status_file)["processes"]
+    pids = [p["pid"] for p in processes.values()]
+    # The supervisor has not loaded TensorFlow's library; the chief (KerasTuner's oracle) has.
+    assert "tensorflow" not in (Path("/proc") / str(process.pid) / "maps").read_text()
+    assert "tensorflow" in (Path("/proc") / str(processes["chief"]["pid"]) / "maps").read_text()
     _, stderr, seconds = stop(process)
     assert process.returncode == 130 and "Traceback" not in stderr, stderr
     (line,) = messages(stderr)  # one line: the chief and workers say nothing
