@@ -108,3 +108,14 @@ def test_defaults_on_digits_reach_95_percent_test_accuracy(tmp_path):
     assert metrics["test_accuracy"] >= 0.95
     history = json.loads((tmp_path / "history.json").read_text())
     assert np.argmax(history["val_accuracy"]) + 1 == metrics["best_epoch"]  # epochs from 1
+
+
+@pytest.mark.parametrize("command, flag", [("train", "--out"), ("babysit", "--dir")])
+def test_an_output_folder_that_cannot_be_written_is_one_line_and_status_2(capsys, tmp_path,
+                                                                           command, flag):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main([command, flag, str(blocker / "out")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"tfweek3 {command}: error: argument {flag}: cannot write in {blocker / 'out'} "
+        f"(Not a directory)")
