@@ -22,7 +22,8 @@ consecutive failures stop the search). `Week3Oracle` adds:
 4. the grid oracle rebuilds its position in the grid on reload.
 5. consecutive failures (KerasTuner's default limit, 3) stop the search
    through the oracle's answers: it hands out no more trials and records why
-   (`failure_stop` in oracle.json). KerasTuner's own check raises inside
+   (`failure_stop` in oracle.json). Started again (the cause fixed, say), the
+   search tries the next trial. KerasTuner's own check raises inside
    end_trial, before the failed trial is saved, which in a --workers search
    is an error in the chief's gRPC server that the workers only see as a
    broken call.
@@ -60,9 +61,6 @@ class Week3Oracle(internals.AtomicFiles):
     def get_state(self):
         return {**super().get_state(), "failure_stop": self.failure_stop}
 
-    def set_state(self, state):
-        super().set_state(state)
-        self.failure_stop = state.get("failure_stop")
 
     def populate_space(self, trial_id):
         if self.failure_stop is not None:
@@ -72,10 +70,11 @@ class Week3Oracle(internals.AtomicFiles):
     @kt.synchronized
     def end_trial(self, trial):
         super().end_trial(trial)
-        failed_in_a_row = []
-        for trial_id in self.end_order:
-            failed = self.trials[trial_id].status == kt.engine.trial.TrialStatus.FAILED
-            failed_in_a_row = [*failed_in_a_row, trial_id] if failed else []
+        failed_in_a_row = []  # the trials that ended last, as long as they failed
+        for trial_id in reversed(self.end_order):
+            if self.trials[trial_id].status != kt.engine.trial.TrialStatus.FAILED:
+                break
+            failed_in_a_row.insert(0, trial_id)
         if self.failure_limit and len(failed_in_a_row) >= self.failure_limit:
             first = self.trials[failed_in_a_row[0]]
             lines = [line for line in (first.message or "").splitlines() if line.strip()]
