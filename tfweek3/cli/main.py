@@ -67,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     # SIGTERM stops like Ctrl-C; SIGINT is handled even where it was inherited as ignored.
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    # (Put back afterwards, for a caller that runs main() in its own process, as tests do.)
+    previous = (signal.signal(signal.SIGINT, _stop), signal.signal(signal.SIGTERM, _stop),
+                sys.unraisablehook)
     sys.unraisablehook = _unraisable
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+        sys.unraisablehook = previous[2]
+        return status
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # one line, even if Ctrl-C comes twice
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
