@@ -77,7 +77,7 @@ def plot_importance(rows: list[dict[str, Any]], path: str | None = None):
     ax.set_xlabel("share of the explained variance of the score")
     if rows:
         ax.set_title(f"random forest on {rows[0]['trials']} trials; it explains "
-                     f"R^2 = {rows[0]['forest_r2']:.2f} out of bag", fontsize=10)
+                     f"$R^2$ = {rows[0]['forest_r2']:.2f} out of bag", fontsize=10)
     return _finish(fig, path)
 
 
@@ -114,12 +114,15 @@ def plot_parallel(records: list[dict[str, Any]], objective: str, direction: str,
     top = order[:best]
     colours = matplotlib.cm.viridis([0.85 * k / max(len(top) - 1, 1) for k in range(len(top))])
     xs = range(len(columns))
+    handles = []
     for i in reversed(order):  # the best drawn last, on top
         ys = [height(c, columns[c][i]) for c in xs]
         if i in top:
             k = top.index(i)
-            ax.plot(xs, ys, color=colours[k], lw=2.2, zorder=3,
-                    label=f"#{k + 1} trial {scored[i]['trial']}: {scored[i]['score']:.4f}")
+            (line,) = ax.plot(xs, ys, color=colours[k], lw=2.2, zorder=3,
+                              label=f"#{k + 1} trial {scored[i]['trial']}: "
+                              f"{scored[i]['score']:.4f}")
+            handles.insert(0, line)
         else:
             pruned = scored[i]["status"] == "pruned"
             ax.plot(xs, ys, color=PRUNED_GREY if pruned else OTHER_GREY, lw=0.9,
@@ -135,7 +138,7 @@ def plot_parallel(records: list[dict[str, Any]], objective: str, direction: str,
     ax.set_ylim(-0.12, 1.12)
     for side in ("left", "right", "top", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False,
               title=f"best {len(top)} (pruned: dotted)", title_fontsize=8)
     return _finish(fig, path)
 
