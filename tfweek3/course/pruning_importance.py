@@ -51,5 +51,7 @@ def format_importance(rows: list[dict[str, Any]]) -> str:
 
 
 def top_line(rows: list[dict[str, Any]]) -> str:
-    """'alpha matters most (61% of the explained variance)', or why there is no importance."""
-    return importance_phrase(rows) or "too few scored trials for an importance"
+    """'alpha matters most (61% of the explained variance), R^2 0.37', or why there is none."""
+    if not rows:
+        return "too few scored trials for an importance"
+    return f"{importance_phrase(rows)}, R^2 {rows[0]['forest_r2']:.2f}"

@@ -74,10 +74,6 @@ def record_from_state(state: dict[str, Any], direction: str,
         reason = f"loss became NaN or inf in epoch {int(last('diverged_epoch'))}, {where}"
     elif status == "completed" and PRUNED_METRICS["marker"] in metrics:
         status = "pruned"
-        side = "below" if direction == "max" else "above"
-        reason = (f"stopped after epoch {int(last('epochs'))}: its best so far, "
-                  f"{state.get('score'):.4f}, was {side} the median {last('pruned_median'):.4f} "
-                  f"of {int(last('pruned_trials'))} trials")
     elif status == "failed":
         reason = _failure_reason(state, trial_dir_parent)
     elif status == "running":
@@ -85,6 +81,11 @@ def record_from_state(state: dict[str, Any], direction: str,
     score = state.get("score")
     if status in ("completed", "pruned") and score is None:
         score = worst_score(direction)
+    if status == "pruned":
+        side = "below" if direction == "max" else "above"
+        reason = (f"stopped after epoch {int(last('epochs'))}: its best so far, {score:.4f}, "
+                  f"was {side} the median {last(PRUNED_METRICS['median']):.4f} of "
+                  f"{int(last(PRUNED_METRICS['trials']))} trials")
     epochs = last("epochs")
     if epochs is None:  # still running: the epochs reported so far
         epochs = max((len(metrics[name]["observations"]) for name in metrics
