@@ -7,6 +7,7 @@ import json
 import statistics
 
 import keras_tuner as kt
+import numpy as np
 import pytest
 from helpers_search import run_tune
 
@@ -41,6 +42,15 @@ def test_a_trial_at_or_above_the_median_goes_on_and_its_best_so_far_counts():
     assert median_stop({1: 0.3, 2: 0.55}, FINISHED, 2, **RULE) is None  # equal: not worse
     # A bad third epoch after a good second one: its best so far (0.7) beats the median 0.65.
     assert median_stop({1: 0.3, 2: 0.7, 3: 0.1}, FINISHED, 3, **RULE) is None
+
+
+def test_a_tie_with_the_median_up_to_float32_rounding_goes_on():
+    # 208/288, 209/288 and 210/288 as float32, the way a trial reports a validation accuracy.
+    a, b, c = (float(np.float32(k / 288)) for k in (208, 209, 210))
+    others = [{1: 0.1, 2: v} for v in (0.0, 0.0, a, c, 0.9, 0.9)]
+    assert statistics.median([0.0, 0.0, a, c, 0.9, 0.9]) != b  # (a + c) / 2 misses b by ~1e-8
+    assert median_stop({1: 0.1, 2: b}, others, 2, **RULE) is None
+    assert median_stop({1: 0.1, 2: a}, others, 2, **RULE).median == pytest.approx(b)
 
 
 def test_no_decision_before_prune_after_nor_at_the_last_epoch():

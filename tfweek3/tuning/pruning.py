@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 # A curve: one trial's objective, epoch (from 1) -> value, as reported so far.
 Curve = dict[int, float]
+TIE_TOLERANCE = 1e-6  # relative: closer than this to the median is not worse than it
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ def median_stop(curve: Curve, others: list[Curve], epoch: int, *, direction: str
     if len(reached) < min_trials:
         return None
     median = statistics.median(reached)
-    worse = best < median if direction == "max" else best > median
+    # A tie goes on, float32 rounding included: accuracies are multiples of 1/m, and the median
+    # of an even number of them, (a + b) / 2, can land on a trial's own value give or take 1e-8.
+    tie = math.isclose(best, median, rel_tol=TIE_TOLERANCE)
+    worse = not tie and (best < median if direction == "max" else best > median)
     return Pruned(epoch=epoch, best=best, median=median, trials=len(reached)) if worse else None
 
 
