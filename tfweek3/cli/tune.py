@@ -4,6 +4,7 @@
     tfweek3 tune --strategy grid --grid-points 4 --trials 16
     tfweek3 tune --strategy coarse-to-fine --rounds 3 --trials 30
     tfweek3 tune --workers 2                       # caviar: 2 models at a time
+    tfweek3 tune --prune median                    # stop trials below the median early
 
 Running the same command again on the same --dir continues the search;
 --overwrite starts afresh. Bad flags or ranges: one line on stderr, exit 2.
@@ -21,6 +22,7 @@ from tfweek3.tuning.config import (
     BATCH_NORM_CHOICES,
     FLAGS,
     OBJECTIVES,
+    PRUNERS,
     STRATEGIES,
     SearchConfig,
     SearchError,
@@ -36,7 +38,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Search the learning rate alpha (log scale), momentum beta (1 - beta "
         "on a log scale), hidden units and layers, mini-batch size, batch norm and the "
         "optimizer with KerasTuner. Each trial trains with the week's GradientTape loop. "
-        "Results go to --dir: trials.csv/json, best_hyperparameters.json, scores.png. "
+        "Results go to --dir: trials.csv/json, best_hyperparameters.json, scores.png, "
+        "curves.png, parallel.png, importance.csv/png. "
         "The same command again continues the search; Ctrl-C stops it (exit status 130), "
         "keeping every finished trial.",
     )
@@ -84,6 +87,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                           help="coarse-to-fine: the next box spans the best K trials (3)")
     strategy.add_argument("--margin", type=float, default=0.1,
                           help="coarse-to-fine: widen the box by this share of the old range (0.1)")
+    prune = parser.add_argument_group("pruning: stop trials that are losing")
+    prune.add_argument("--prune", choices=PRUNERS, default="none",
+                       help="median: after an epoch, stop a trial whose best so far is worse "
+                       "than the median of the other trials at that epoch (none)")
+    prune.add_argument("--prune-min-trials", type=types.positive_int, default=5,
+                       help="prune only once this many other trials reached the epoch (5)")
+    prune.add_argument("--prune-after", type=types.positive_int, default=2,
+                       help="every trial trains at least this many epochs (2)")
     other = parser.add_argument_group("other")
     other.add_argument("--top-k", type=types.positive_int, default=5,
                        help="rows of the table printed at the end (5)")
@@ -111,7 +122,8 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         grid_points=args.grid_points, rounds=args.rounds, zoom_k=args.zoom_k,
         margin=args.margin, workers=args.workers, threads=args.threads, top_k=args.top_k,
         project=args.project, write_results=not args.no_results,
-        tensorboard=not args.no_tensorboard,
+        tensorboard=not args.no_tensorboard, prune=args.prune,
+        prune_min_trials=args.prune_min_trials, prune_after=args.prune_after,
     )
 
 

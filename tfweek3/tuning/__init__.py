@@ -7,6 +7,9 @@
     tuner.py                   the KerasTuner tuner whose trials train with tfweek3's loop
     results.py                 trials.csv / trials.json, the table and the summary line
     figures.py                 scores.png
+    pruning.py                 the median stopping rule (--prune median), a pure function of the reports
+    importance.py              each hyperparameter's share of the explained variance (a random forest)
+    trial_figures.py           curves.png, importance.png, parallel.png
     search.py                  run_search: random, grid, coarse to fine
     caviar.py                  many models at once: a chief and worker processes (no TensorFlow)
     babysit.py                 pandas: one model nudged through a control file

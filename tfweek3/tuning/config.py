@@ -18,6 +18,7 @@ from tfweek3.training.names import DIRECTIONS
 from tfweek3.tuning.search_space import SearchSpace, SearchSpaceError
 
 STRATEGIES = ("random", "grid", "coarse-to-fine")
+PRUNERS = ("none", "median")  # --prune: median stopping (pruning.py), or every trial to the end
 # A trial is scored on one of the metrics `train` records; DIRECTIONS says which way is better.
 OBJECTIVES = tuple(DIRECTIONS)
 # --batch-norm both/on/off, and the values of the batch_norm hyperparameter each allows.
@@ -31,7 +32,8 @@ FLAGS = {
     "margin": "--margin", "workers": "--workers", "threads": "--threads", "top_k": "--top-k",
     "learning_rate": "--alpha", "one_minus_beta": "--one-minus-beta", "units": "--units",
     "layers": "--layers", "batch_size": "--batch-sizes", "batch_norm": "--batch-norm",
-    "optimizer": "--optimizers",
+    "optimizer": "--optimizers", "prune": "--prune", "prune_min_trials": "--prune-min-trials",
+    "prune_after": "--prune-after",
 }
 
 
@@ -61,6 +63,9 @@ class SearchConfig:
     project: str | None = None    # run one KerasTuner project only (used by workers)
     write_results: bool = True    # False in chief/worker processes started by --workers
     tensorboard: bool = True
+    prune: str = "none"           # "median": stop trials below the median (pruning.py)
+    prune_min_trials: int = 5     # pruning: only once this many other trials reached the epoch
+    prune_after: int = 2          # pruning: a trial trains at least this many epochs
 
     @property
     def direction(self) -> str:
@@ -73,7 +78,10 @@ class SearchConfig:
             raise SearchSpaceError(f"strategy: choose among {', '.join(STRATEGIES)}")
         if self.objective not in OBJECTIVES:
             raise SearchSpaceError(f"objective: choose among {', '.join(OBJECTIVES)}")
-        for name in ("trials", "epochs", "workers", "rounds", "zoom_k", "top_k"):
+        if self.prune not in PRUNERS:
+            raise SearchSpaceError(f"prune: choose among {', '.join(PRUNERS)}")
+        for name in ("trials", "epochs", "workers", "rounds", "zoom_k", "top_k",
+                     "prune_min_trials", "prune_after"):
             if getattr(self, name) < 1:
                 raise SearchSpaceError(f"{name}: must be at least 1")
         if self.grid_points < 2:
@@ -81,6 +89,9 @@ class SearchConfig:
         if self.strategy == "coarse-to-fine" and self.trials < self.rounds:
             raise SearchSpaceError(
                 f"trials: {self.trials} trials cannot fill {self.rounds} rounds")
+        if self.prune != "none" and self.prune_after >= self.epochs:
+            raise SearchSpaceError(f"prune_after: must be below --epochs ({self.epochs}), or no "
+                                   f"trial can be stopped early")
         if not 0 <= self.margin < 1:
             raise SearchSpaceError("margin: must be in [0, 1)")
         self.space.validate()
@@ -105,7 +116,8 @@ class SearchConfig:
             "batch_size": ",".join(str(b) for b in space.batch_size),
             "batch_norm": {v: k for k, v in BATCH_NORM_CHOICES.items()}[
                 tuple(sorted(space.batch_norm))],
-            "optimizer": ",".join(space.optimizer),
+            "optimizer": ",".join(space.optimizer), "prune": self.prune,
+            "prune_min_trials": self.prune_min_trials, "prune_after": self.prune_after,
         }
         argv = []
         for name, value in values.items():

@@ -29,8 +29,9 @@ def plot_scores(records: list[dict[str, Any]], objective: str, direction: str,
     """Score against each numeric hyperparameter that varied, one panel each.
 
     alpha and 1 - beta on log axes (the scale they are sampled on); the rounds
-    of a coarse-to-fine search in different colours; diverged trials as red
-    crosses at the worst score. With `space`, the log axes span its ranges.
+    of a coarse-to-fine search in different colours; pruned trials as grey
+    circles at the score they had when stopped; diverged trials as red crosses
+    at the worst score. With `space`, the log axes span its ranges.
     """
     # A Figure of its own, not pyplot's: no backend is switched and nothing is shown.
     import matplotlib
@@ -49,6 +50,10 @@ def plot_scores(records: list[dict[str, Any]], objective: str, direction: str,
             ax.scatter([r[name] for r in done], [r["score"] for r in done], s=22,
                        color=colours[i % len(colours)],
                        label=f"round {number}" if number else "completed")
+        pruned = [r for r in records if r["status"] == "pruned"]
+        if pruned:
+            ax.scatter([r[name] for r in pruned], [r["score"] for r in pruned], s=22,
+                       facecolors="none", edgecolors="0.6", label="pruned")
         diverged = [r for r in records if r["status"] == "diverged"]
         if diverged and math.isfinite(worst):
             ax.scatter([r[name] for r in diverged], [worst] * len(diverged),
@@ -65,7 +70,7 @@ def plot_scores(records: list[dict[str, Any]], objective: str, direction: str,
         ax.set_xlabel(label)
         ax.set_ylabel(objective)
         ax.grid(alpha=0.3)
-    if len(rounds) > 1 or any(r["status"] == "diverged" for r in records):
+    if len(rounds) > 1 or any(r["status"] in ("diverged", "pruned") for r in records):
         axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)

@@ -28,6 +28,13 @@ consecutive failures stop the search). `Week3Oracle` adds:
    is an error in the chief's gRPC server that the workers only see as a
    broken call.
 
+6. pruning (`pruning=MedianRule(...)`, pruning.py): after each epoch report the
+   oracle applies the median stopping rule to the trial's curve against the
+   other trials' curves, and answers STOPPED, with the reason in the answer's
+   metrics (PRUNED_METRICS), when the trial is losing. The worker stops
+   training and returns its result with them (tuner.py): a pruned trial is
+   COMPLETED for KerasTuner, `pruned` in tfweek3's records.
+
 A diverged trial is no failure: it completes with the worst score (tuner.py).
 """
 
@@ -41,10 +48,13 @@ import keras_tuner as kt
 
 from tfweek3.tuning import keras_tuner_internals as internals
 from tfweek3.tuning import storage
-from tfweek3.tuning.results import EPOCH_PREFIX, epoch_metric
+from tfweek3.tuning.pruning import Curve, MedianRule, Pruned
+from tfweek3.tuning.results import EPOCH_PREFIX, PRUNED_METRICS, epoch_metric
 
 RUNNING = kt.engine.trial.TrialStatus.RUNNING
 INVALID = kt.engine.trial.TrialStatus.INVALID
+STOPPED = kt.engine.trial.TrialStatus.STOPPED
+COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
 
 
 class Week3Oracle(internals.AtomicFiles):
@@ -52,8 +62,11 @@ class Week3Oracle(internals.AtomicFiles):
 
     SAVE_RUNNING_TRIAL_SECONDS = 1.0
 
-    def __init__(self, *args, max_consecutive_failed_trials: int = 3, **kwargs):
+    def __init__(self, *args, max_consecutive_failed_trials: int = 3,
+                 pruning: MedianRule | None = None, **kwargs):
         super().__init__(*args, max_consecutive_failed_trials=None, **kwargs)
+        self.pruning = pruning
+        self._verdicts: dict[str, Pruned] = {}  # trial id -> why status_after_epoch stopped it
         self.failure_limit = max_consecutive_failed_trials
         self.failure_stop: str | None = None  # why the search stopped, once it has
         self._saved_at: dict[str, float] = {}  # trial id -> when update_trial last wrote it
@@ -133,12 +146,36 @@ class Week3Oracle(internals.AtomicFiles):
         if now - self._saved_at.get(trial_id, -math.inf) >= self.SAVE_RUNNING_TRIAL_SECONDS:
             self._save_trial(trial)
             self._saved_at[trial_id] = now
-        return kt.engine.trial.Trial(trial.hyperparameters, trial_id=trial_id,
-                                     status=self.status_after_epoch(trial, step))
+        answer = kt.engine.trial.Trial(trial.hyperparameters, trial_id=trial_id,
+                                       status=self.status_after_epoch(trial, step))
+        verdict = self._verdicts.pop(trial_id, None)
+        if verdict is not None and answer.status == STOPPED:
+            # Why, for the worker to return with its result (tuner.py).
+            answer.metrics.update(PRUNED_METRICS["median"], verdict.median, step=step)
+            answer.metrics.update(PRUNED_METRICS["trials"], float(verdict.trials), step=step)
+        return answer
 
     def status_after_epoch(self, trial, epoch: int) -> str:
-        """The status a trial is told after reporting `epoch`: RUNNING goes on."""
+        """The status a trial is told after reporting `epoch`: RUNNING goes on, STOPPED stops.
+
+        With pruning, the median rule against the other running and finished
+        trials (pruned ones included) decides.
+        """
+        if self.pruning is not None:
+            others = [self._curve(other) for other in self.trials.values()
+                      if other.trial_id != trial.trial_id and other.status in (RUNNING, COMPLETED)]
+            verdict = self.pruning.decide(self._curve(trial), others, epoch)
+            if verdict is not None:
+                self._verdicts[trial.trial_id] = verdict
+                return STOPPED
         return trial.status
+
+    def _curve(self, trial) -> Curve:
+        """The trial's objective so far, epoch -> value."""
+        name = epoch_metric(self.objective.name)
+        if not trial.metrics.exists(name):
+            return {}
+        return {obs.step: obs.mean() for obs in trial.metrics.get_history(name)}
 
 
 class RandomOracle(Week3Oracle, kt.oracles.RandomSearchOracle):

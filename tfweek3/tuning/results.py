@@ -19,10 +19,13 @@ from tfweek3.tuning.config import SearchConfig, worst_score
 from tfweek3.tuning.search_space import HP_NAMES, SearchSpace
 
 EPOCH_PREFIX = "epoch/"  # a trial reports each epoch's metrics as "epoch/val_accuracy", ...
-STATUSES = ("completed", "diverged", "failed", "running")
+STATUSES = ("completed", "pruned", "diverged", "failed", "running")
+# What a pruned trial's result carries (oracles.py, tuner.py): a marker, the median it lost to,
+# and how many trials that median was taken over.
+PRUNED_METRICS = {"marker": "pruned", "median": "pruned_median", "trials": "pruned_trials"}
 CSV_COLUMNS = ("round", "trial", "trial_id", "status", "score", "reason", "duration_seconds",
-               "epochs", "learning_rate", "beta", "one_minus_beta", "units", "layers",
-               "batch_size", "batch_norm", "optimizer")
+               "epochs", "pruned_median", "learning_rate", "beta", "one_minus_beta", "units",
+               "layers", "batch_size", "batch_norm", "optimizer")
 
 
 @dataclass
@@ -33,6 +36,7 @@ class SearchResult:
     best: dict[str, Any] | None
     directory: str
     boxes: list[SearchSpace] = field(default_factory=list)
+    importance: list[dict[str, Any]] = field(default_factory=list)  # importance.py's rows
 
 
 def epoch_metric(name: str) -> str:
@@ -41,13 +45,15 @@ def epoch_metric(name: str) -> str:
 
 
 def record_from_state(state: dict[str, Any], direction: str,
-                      trial_dir_parent: str | None = None, round_number: int | None = None
-                      ) -> dict[str, Any]:
+                      trial_dir_parent: str | None = None, round_number: int | None = None,
+                      objective: str | None = None) -> dict[str, Any]:
     """A flat record of one KerasTuner trial (its `trial.json` content).
 
     Keys: round, trial (from 1), trial_id (KerasTuner's), status (completed,
-    diverged, failed or running), score, reason, duration_seconds, epochs, then
-    the hyperparameters, with beta derived as 1 - one_minus_beta.
+    pruned, diverged, failed or running), score, reason, duration_seconds,
+    epochs, pruned_median (the median a pruned trial lost to), then the
+    hyperparameters, with beta derived as 1 - one_minus_beta. With `objective`,
+    also `curve`: the objective's value after each epoch.
     """
     metrics = state["metrics"]["metrics"]
 
@@ -66,13 +72,20 @@ def record_from_state(state: dict[str, Any], direction: str,
         step = int(last("diverged_step"))
         where = f"step {step}" if step >= 0 else "validation"
         reason = f"loss became NaN or inf in epoch {int(last('diverged_epoch'))}, {where}"
+    elif status == "completed" and PRUNED_METRICS["marker"] in metrics:
+        status = "pruned"
     elif status == "failed":
         reason = _failure_reason(state, trial_dir_parent)
     elif status == "running":
         reason = "cut off before the end; runs again when the search resumes"
     score = state.get("score")
-    if status == "completed" and score is None:
+    if status in ("completed", "pruned") and score is None:
         score = worst_score(direction)
+    if status == "pruned":
+        side = "below" if direction == "max" else "above"
+        reason = (f"stopped after epoch {int(last('epochs'))}: its best so far, {score:.4f}, "
+                  f"was {side} the median {last(PRUNED_METRICS['median']):.4f} of "
+                  f"{int(last(PRUNED_METRICS['trials']))} trials")
     epochs = last("epochs")
     if epochs is None:  # still running: the epochs reported so far
         epochs = max((len(metrics[name]["observations"]) for name in metrics
@@ -87,11 +100,16 @@ def record_from_state(state: dict[str, Any], direction: str,
         "reason": reason,
         "duration_seconds": last("duration_seconds"),
         "epochs": int(epochs),
+        "pruned_median": last(PRUNED_METRICS["median"]),
     }
     for name in HP_NAMES:
         record[name] = values.get(name)
         if name == "one_minus_beta" and values.get(name) is not None:
             record["beta"] = 1.0 - values[name]
+    if objective is not None:
+        observations = metrics.get(epoch_metric(objective), {}).get("observations", [])
+        record["curve"] = [sum(o["value"]) / len(o["value"])
+                           for o in sorted(observations, key=lambda o: o["step"])]
     return record
 
 
@@ -106,22 +124,25 @@ def _failure_reason(state: dict[str, Any], trial_dir_parent: str | None) -> str:
     return lines[-1] if lines else "failed"
 
 
-def collect_records(project_dir: str, direction: str,
-                    round_number: int | None = None) -> list[dict[str, Any]]:
-    """Every trial of one KerasTuner project folder, in trial order."""
+def collect_records(project_dir: str, direction: str, round_number: int | None = None,
+                    objective: str | None = None) -> list[dict[str, Any]]:
+    """Every trial of one KerasTuner project folder, in trial order (with `objective`, each
+    with its curve)."""
     records = []
     for trial_file in storage.glob(storage.join(project_dir, "trial_*", "trial.json")):
         state = storage.read_json(trial_file)
-        records.append(record_from_state(state, direction, str(project_dir), round_number))
+        records.append(record_from_state(state, direction, str(project_dir), round_number,
+                                         objective))
     return records
 
 
 def rank(records: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
-    """Records from best to worst; diverged, failed and running ones last."""
+    """Records from best to worst: completed, then pruned (scored on fewer epochs), then
+    diverged, failed and running ones."""
     def key(record):
-        scored = record["status"] == "completed" and record["score"] is not None
-        score = record["score"] if scored else 0.0
-        return (not scored, -score if direction == "max" else score)
+        group = {"completed": 0, "pruned": 1}.get(record["status"], 2)
+        score = record["score"] if group < 2 and record["score"] is not None else 0.0
+        return (group, -score if direction == "max" else score)
 
     return sorted(records, key=key)
 
@@ -170,18 +191,30 @@ def count_statuses(records: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def summary_line(result: SearchResult, config: SearchConfig) -> str:
-    """The last line of a search: the best alpha and beta, or why there is none."""
+    """The last line of a search: the best alpha and beta, or why there is none; with pruning,
+    the epochs it saved; and the hyperparameter that mattered most (importance.py)."""
+    from tfweek3.tuning.importance import importance_phrase
+    from tfweek3.tuning.pruning import epochs_saved
+
     done = ", ".join(f"{n} {s}" for s, n in count_statuses(result.records).items())
     if result.best is None:
-        return f"no trial completed ({done}); results in {config.directory}"
-    b = result.best
-    return (f"best: alpha={b['learning_rate']:.4g} beta={b['beta']:.4f} "
-            f"{config.objective}={b['score']:.4f} ({len(result.records)} trials: {done}; "
-            f"results in {config.directory})")
+        line = f"no trial completed ({done}); results in {config.directory}"
+    else:
+        b = result.best
+        line = (f"best: alpha={b['learning_rate']:.4g} beta={b['beta']:.4f} "
+                f"{config.objective}={b['score']:.4f} ({len(result.records)} trials: {done}; "
+                f"results in {config.directory})")
+    if config.prune != "none":
+        planned = len(result.records) * config.epochs
+        saved = epochs_saved(result.records, config.epochs)
+        line += f"; pruning saved {saved} of {planned} epochs ({saved / max(planned, 1):.0%})"
+    phrase = importance_phrase(result.importance)
+    return f"{line}; {phrase}" if phrase else line
 
 
 def write_results(result: SearchResult, config: SearchConfig) -> None:
-    """trials.csv, trials.json, best_hyperparameters.json, rounds.json and scores.png."""
+    """trials.csv, trials.json, best_hyperparameters.json, rounds.json, scores.png and the
+    figures of write_trial_figures."""
     from tfweek3.tuning.figures import plot_scores
 
     directory = config.directory
@@ -206,3 +239,24 @@ def write_results(result: SearchResult, config: SearchConfig) -> None:
             [box.to_dict() for box in result.boxes], indent=2))
     plot_scores(result.records, config.objective, config.direction,
                 storage.join(directory, "scores.png"), config.space)
+    write_trial_figures(result, config)
+
+
+def write_trial_figures(result: SearchResult, config: SearchConfig) -> None:
+    """curves.png and parallel.png; importance.csv and importance.png when there is an
+    importance (result.importance, see importance.py)."""
+    from tfweek3.tuning.importance import CSV_COLUMNS as IMPORTANCE_COLUMNS
+    from tfweek3.tuning.trial_figures import plot_curves, plot_importance, plot_parallel
+
+    directory = config.directory
+    plot_curves(result.records, config.objective, storage.join(directory, "curves.png"),
+                config.epochs)
+    plot_parallel(result.records, config.objective, config.direction,
+                  storage.join(directory, "parallel.png"), best=config.top_k)
+    if result.importance:
+        table = io.StringIO()
+        writer = csv.DictWriter(table, fieldnames=IMPORTANCE_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(result.importance)
+        storage.write_text(storage.join(directory, "importance.csv"), table.getvalue())
+        plot_importance(result.importance, storage.join(directory, "importance.png"))

@@ -10,8 +10,11 @@ one oracle (caviar.py). `run_search` puts the week's pieces together:
   (`round_1/`, ...), each round's box narrowed to the best trials of the previous one;
 * running the same search again on the same folder continues it: finished
   trials are kept, a trial cut off mid-run runs again from scratch;
+* pruning (`--prune median`): the oracle stops trials that are losing (pruning.py);
 * results: every trial as CSV and JSON, the best hyperparameters, a top-k
-  table and a figure of the score against alpha and 1 - beta (results.py).
+  table and a figure of the score against alpha and 1 - beta (results.py),
+  the learning curves and parallel coordinates of the trials, and each
+  hyperparameter's importance (importance.py, trial_figures.py).
 
 A local search folder is read and written without TensorFlow, so the process
 that supervises a `--workers` search never imports it: the chief and the
@@ -25,6 +28,7 @@ from collections.abc import Callable
 
 from tfweek3.tuning import caviar, storage
 from tfweek3.tuning.config import SearchConfig, SearchError, round_number
+from tfweek3.tuning.importance import hyperparameter_importance
 from tfweek3.tuning.results import (
     SearchResult,
     collect_records,
@@ -65,7 +69,8 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
                      label=f"round {number} " if number else "", log=log)
         if role == "worker" or not config.write_results:
             return None
-        records = collect_records(storage.join(config.directory, project), config.direction)
+        records = collect_records(storage.join(config.directory, project), config.direction,
+                                  objective=config.objective)
         failure = failure_stop(storage.join(config.directory, project))
     else:
         records = []
@@ -79,7 +84,7 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
             _run_project(config, strategy="random", space=box, trials=trials,
                          project=project, label=f"round {number} ", log=log)
             round_records = collect_records(storage.join(config.directory, project),
-                                            config.direction, number)
+                                            config.direction, number, config.objective)
             records += round_records
             failure = failure_stop(storage.join(config.directory, project))
             if failure:
@@ -91,6 +96,7 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
     ranked = rank(records, config.direction)
     best = ranked[0] if ranked and ranked[0]["status"] == "completed" else None
     result = SearchResult(records=records, best=best, directory=config.directory, boxes=boxes)
+    result.importance = hyperparameter_importance(records, seed=config.seed)
     write_results(result, config)
     log(format_table(ranked[:config.top_k], config.objective))
     log(summary_line(result, config))

@@ -15,6 +15,7 @@ its traceback kept in the trial's folder as error.txt.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import queue
 import threading
 import time
@@ -34,7 +35,13 @@ from tfweek3.tuning import keras_tuner_internals as internals
 from tfweek3.tuning import storage
 from tfweek3.tuning.config import SearchConfig, round_number
 from tfweek3.tuning.oracles import GridOracle, RandomOracle
-from tfweek3.tuning.results import epoch_metric, progress_line, record_from_state
+from tfweek3.tuning.pruning import MedianRule
+from tfweek3.tuning.results import (
+    PRUNED_METRICS,
+    epoch_metric,
+    progress_line,
+    record_from_state,
+)
 from tfweek3.tuning.search_space import SearchSpace, define_hyperparameters
 
 # Batch norm in the searched networks is the course's own layer (tfweek3.layers.batch_norm).
@@ -58,28 +65,47 @@ class Week3HyperModel(kt.HyperModel):
                              batch_norm=BATCH_NORM_LAYER if settings.batch_norm else None)
 
 
+class NoRetracingWarning(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing".
+
+    Every trial builds a new network and compiles its own epoch and evaluation
+    functions, each traced once (TrainResult.traces). Short trials (pruned ones,
+    a few epochs) make that look like retracing to TensorFlow's heuristic.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 class EpochReports:
     """Sends a trial's metrics to the oracle, epoch by epoch and in order, from a thread.
 
     In a --workers search every report is a gRPC round trip to the chief, which
     serves one request at a time; sent from a thread, the next epoch trains
-    meanwhile instead of waiting for the answer. `stopped` turns True when the
-    oracle answers that the trial should stop. `close` waits until every report
-    has arrived and raises the first error, if sending failed.
+    meanwhile instead of waiting for the answer. With `wait` (a pruned search),
+    `send` waits for the answer instead, so that a trial the oracle stops after
+    epoch e has trained e epochs, not e + 1. `stopped` turns True when the
+    oracle answers that the trial should stop, and `pruned` then holds why
+    (PRUNED_METRICS, when the median rule stopped it). `close` waits until
+    every report has arrived and raises the first error, if sending failed.
     """
 
-    def __init__(self, oracle: kt.Oracle, trial_id: str):
+    def __init__(self, oracle: kt.Oracle, trial_id: str, wait: bool = False):
         self._oracle = oracle
         self._trial_id = trial_id
+        self._wait = wait
         self._queue: queue.Queue = queue.Queue()
         self._error: Exception | None = None
         self.stopped = False
+        self.pruned: dict[str, float] = {}
         self._thread = threading.Thread(target=self._send_all, daemon=True,
                                         name=f"reports-trial-{trial_id}")
         self._thread.start()
 
     def send(self, metrics: dict[str, float], epoch: int) -> None:
         self._queue.put((metrics, epoch))
+        if self._wait:
+            self._queue.join()
 
     def close(self) -> None:
         self._queue.put(None)
@@ -93,9 +119,14 @@ class EpochReports:
                 metrics, epoch = item
                 try:
                     answer = self._oracle.update_trial(self._trial_id, metrics, step=epoch)
-                    self.stopped |= answer.status == kt.engine.trial.TrialStatus.STOPPED
+                    if answer.status == kt.engine.trial.TrialStatus.STOPPED:
+                        self.stopped = True
+                        self.pruned = {name: answer.metrics.get_last_value(name)
+                                       for name in PRUNED_METRICS.values()
+                                       if answer.metrics.exists(name)}
                 except Exception as error:  # noqa: BLE001 -- re-raised by close(), in the trial
                     self._error = error
+            self._queue.task_done()
 
 
 class Week3Tuner(kt.Tuner):
@@ -127,7 +158,7 @@ class Week3Tuner(kt.Tuner):
                                    f"trial_{trial.trial_id}")
             _write_hparams(log_dir, trial.trial_id, trial.hyperparameters.values)
         start = time.monotonic()
-        reports = EpochReports(self.oracle, trial.trial_id)
+        reports = EpochReports(self.oracle, trial.trial_id, wait=config.prune != "none")
 
         def report(epoch: int, logs: dict[str, float]) -> bool:
             reports.send({epoch_metric(name): float(logs[name]) for name in HISTORY_KEYS}, epoch)
@@ -142,6 +173,8 @@ class Week3Tuner(kt.Tuner):
             history = result.history[config.objective]
             best = max(history) if config.direction == "max" else min(history)
             outcome = {config.objective: best, "epochs": float(len(history))}
+            if reports.pruned:  # stopped by the median rule: the marker and the median
+                outcome.update({PRUNED_METRICS["marker"]: 1.0, **reports.pruned})
         except DivergedError as error:
             # Recorded, not fatal: the worst score, and where it happened.
             outcome = {config.objective: config.worst_score(), "diverged": 1.0,
@@ -181,6 +214,7 @@ def make_tuner(config: SearchConfig, data: Dataset, *, strategy: str, space: Sea
     config.seed in every trial.
     """
     internals.keep_failed_trials_off_stderr()
+    _quiet_retracing()
     grid_points = config.grid_points if strategy == "grid" else None
     oracle_class = GridOracle if strategy == "grid" else RandomOracle
     oracle = oracle_class(
@@ -188,6 +222,7 @@ def make_tuner(config: SearchConfig, data: Dataset, *, strategy: str, space: Sea
         max_trials=trials,
         # KerasTuner takes a seed of 0 for "pick one at random": start at 1.
         seed=config.seed + 1000 * (round_number(project) or 0) + 1,
+        pruning=pruning_rule(config),
     )
     return Week3Tuner(
         config, space, grid_points, trials, label, log,
@@ -195,6 +230,23 @@ def make_tuner(config: SearchConfig, data: Dataset, *, strategy: str, space: Sea
                                                   grid_points),
         directory=config.directory, project_name=project, overwrite=False,
     )
+
+
+def _quiet_retracing() -> None:
+    """Install NoRetracingWarning on TensorFlow's logger, once."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    if not any(isinstance(f, NoRetracingWarning) for f in logger.filters):
+        logger.addFilter(NoRetracingWarning())
+
+
+def pruning_rule(config: SearchConfig) -> MedianRule | None:
+    """The oracle's pruning rule for `config` (None: every trial trains to the end)."""
+    if config.prune == "none":
+        return None
+    return MedianRule(direction=config.direction, epochs=config.epochs,
+                      min_trials=config.prune_min_trials, after=config.prune_after)
 
 
 def _write_hparams(log_dir: str, trial_id: str, values: dict[str, Any]) -> None:
