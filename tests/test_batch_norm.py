@@ -343,9 +343,16 @@ def test_mask_of_the_wrong_rank():
         ManualBatchNorm()(tf.zeros((4, 5, 3)), training=True, mask=tf.ones((4, 5, 3), bool))
 
 
-def test_renorm_is_refused_and_keras_configs_load():
-    with pytest.raises(ValueError, match="renorm"):
-        ManualBatchNorm(renorm=True)
-    config = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-4, center=False).get_config()
+def test_mask_that_does_not_broadcast():
+    with pytest.raises(ValueError, match=r"broadcasts.*mask.shape=\(4, 2\)"):
+        ManualBatchNorm()(tf.zeros((4, 5, 3)), training=True, mask=tf.ones((4, 2), bool))
+
+
+def test_keras_configs_load_with_their_renorm_settings():
+    config = keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-4, center=False, renorm=True,
+        renorm_clipping={"rmax": 2.0}, renorm_momentum=0.8).get_config()
     layer = ManualBatchNorm.from_config(config)
     assert (layer.momentum, layer.epsilon, layer.center) == (0.9, 1e-4, False)
+    assert (layer.renorm, layer.renorm_clipping, layer.renorm_momentum) == (True, {"rmax": 2.0}, 0.8)
+    assert layer.get_config() == {**config, "name": layer.name}

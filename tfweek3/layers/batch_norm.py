@@ -27,6 +27,10 @@ registered with `tf.custom_gradient`, instead of letting autodiff differentiate
 through mu and sigma2 op by op; it is both the formula a learner derives and
 faster. With a mask, m is the number of unmasked positions and the sums of the
 last line weigh each position by its mask.
+
+With `renorm=True` the layer does batch renormalization (batch_norm_renorm.py):
+the batch's mu and sigma2 are corrected toward moving ones during training, so
+that training and test time normalize alike.
 """
 
 from __future__ import annotations
@@ -37,9 +41,15 @@ import keras
 import tensorflow as tf
 
 from tfweek3.layers.batch_norm_passes import (
+    CompiledPasses,
     batch_statistics,
     no_all_reduce,
     normalize_with_batch_statistics,
+)
+from tfweek3.layers.batch_norm_renorm import (
+    check_renorm_clipping,
+    sqrt_initializer,
+    update_renorm_statistics,
 )
 
 
@@ -47,10 +57,10 @@ from tfweek3.layers.batch_norm_passes import (
 class ManualBatchNorm(keras.layers.Layer):
     """Batch normalization from the note's formulas; a drop-in for keras.layers.BatchNormalization.
 
-    Same arguments and defaults as Keras 3's BatchNormalization (batch
-    renormalization aside). `axis` is the axis of the units or channels (-1 for
-    Dense outputs and NHWC images, 1 for NCHW); the statistics are taken over
-    every other axis.
+    Same arguments, defaults, weights and variable names as Keras 3's
+    BatchNormalization, batch renormalization included. `axis` is the axis of
+    the units or channels (-1 for Dense outputs and NHWC images, 1 for NCHW);
+    the statistics are taken over every other axis.
 
     The switch, as in Keras: the batch's own mu and sigma2 are used (and the
     moving statistics updated) only when `training` is truthy and the layer is
@@ -62,11 +72,14 @@ class ManualBatchNorm(keras.layers.Layer):
     With `synchronized=True`, under a tf.distribute strategy, mu and sigma2 are
     those of the global batch (sums all-reduced across replicas).
 
-    Speed: the forward pass (`_forward`: mu, sigma2, z_norm, z_tilde) and the
-    closed-form backward pass (`_backward`) are each compiled with XLA into one
-    computation, so that the note's lines become a few passes over the batch
-    instead of one pass per operation; `benchmarks/bench_batch_norm.py` measures
-    it against Keras.
+    Masks: as in Keras, a mask covers every axis but the last one and broadcasts
+    against them, e.g. a mask of shape (1, 2, 1) for inputs of shape (1, 2, 3, 4).
+
+    Speed: the forward pass (mu, sigma2, z_norm, z_tilde) and the closed-form
+    backward pass are each compiled with XLA into one computation per layer, so
+    that the note's lines become a few passes over the batch instead of one pass
+    per operation; benchmarks/bench_batch_norm.py and
+    benchmarks/bench_batch_norm_networks.py measure it against Keras.
     """
 
     def __init__(
@@ -84,14 +97,12 @@ class ManualBatchNorm(keras.layers.Layer):
         gamma_regularizer=None,
         beta_constraint=None,
         gamma_constraint=None,
+        renorm: bool = False,
+        renorm_clipping: dict | None = None,
+        renorm_momentum: float = 0.99,
         synchronized: bool = False,
         **kwargs,
     ):
-        # Keras's renorm arguments are accepted so that its configs load, but only when off.
-        if kwargs.pop("renorm", False):
-            raise ValueError("ManualBatchNorm does not implement batch renormalization (renorm=True).")
-        kwargs.pop("renorm_clipping", None)
-        kwargs.pop("renorm_momentum", None)
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"axis must be a single int (the channel axis); got axis={axis!r}")
@@ -112,10 +123,15 @@ class ManualBatchNorm(keras.layers.Layer):
         self.gamma_regularizer = keras.regularizers.get(gamma_regularizer)
         self.beta_constraint = keras.constraints.get(beta_constraint)
         self.gamma_constraint = keras.constraints.get(gamma_constraint)
+        self.renorm = bool(renorm)
+        # Stored as given, as Keras does ({} with renorm and no clipping).
+        self.renorm_clipping = check_renorm_clipping(renorm_clipping) if renorm else renorm_clipping
+        self.renorm_momentum = float(renorm_momentum)
         self.synchronized = bool(synchronized)
         self.supports_masking = True
         self.gamma = None
         self.beta = None
+        self._passes = CompiledPasses()
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -153,14 +169,18 @@ class ManualBatchNorm(keras.layers.Layer):
                 regularizer=self.beta_regularizer, constraint=self.beta_constraint,
                 trainable=True, autocast=False,
             )
-        self.moving_mean = self.add_weight(
-            shape=shape, name="moving_mean", initializer=self.moving_mean_initializer,
-            trainable=False, autocast=False,
-        )
-        self.moving_variance = self.add_weight(
-            shape=shape, name="moving_variance", initializer=self.moving_variance_initializer,
-            trainable=False, autocast=False,
-        )
+        # Not trained: the moving statistics, and with renorm Keras's three more, in its order
+        # (moving_stddev for inference, renorm_mean and renorm_stddev for r and d in training).
+        statistics = [("moving_mean", self.moving_mean_initializer),
+                      ("moving_variance", self.moving_variance_initializer)]
+        if self.renorm:
+            stddev_initializer = sqrt_initializer(self.moving_variance_initializer)
+            statistics += [("moving_stddev", stddev_initializer),
+                           ("renorm_mean", self.moving_mean_initializer),
+                           ("renorm_stddev", stddev_initializer)]
+        for name, initializer in statistics:
+            setattr(self, name, self.add_weight(shape=shape, name=name, initializer=initializer,
+                                                trainable=False, autocast=False))
 
     def call(self, inputs, training=None, mask=None):
         inputs = tf.convert_to_tensor(inputs)
@@ -172,16 +192,24 @@ class ManualBatchNorm(keras.layers.Layer):
         beta = self._per_unit(self.beta, dtype, default=0.0)
 
         if training and self.trainable:
+            all_reduce_sum = self._replica_sum()
             z_tilde, mu, sigma2 = normalize_with_batch_statistics(
-                z, gamma, beta, weights, self.epsilon, self._flat_axes, self._replica_sum(),
+                z, gamma, beta, weights, self.epsilon, self._flat_axes,
+                passes=self._passes if all_reduce_sum is None else None,
+                renorm=self._renorm_arguments(), all_reduce_sum=all_reduce_sum,
             )
-            self._update_moving_statistics(mu, sigma2)
+            mu = tf.reshape(mu, (self._channels,))
+            sigma2 = tf.reshape(sigma2, (self._channels,))
+            if self.renorm:
+                update_renorm_statistics(self, mu, sigma2)
+            else:
+                self._update_moving_statistics(mu, sigma2)
         else:
             mu = self._per_unit(self.moving_mean, dtype)
             sigma2 = self._per_unit(self.moving_variance, dtype)
-            # gamma * (z - mu) / sqrt(sigma2 + epsilon) + beta, as one multiply and one add.
-            scale = gamma * tf.math.rsqrt(sigma2 + self.epsilon)
-            z_tilde = z * scale + (beta - mu * scale)
+            # gamma * (z - mu) / sqrt(sigma2 + epsilon) + beta. z - mu first: for inputs whose
+            # mean is large next to their spread, z * scale - mu * scale would lose digits.
+            z_tilde = (z - mu) * (gamma * tf.math.rsqrt(sigma2 + self.epsilon)) + beta
         return tf.cast(tf.reshape(z_tilde, shape), self.compute_dtype)
 
     def moments(self, inputs, mask=None):
@@ -222,8 +250,17 @@ class ManualBatchNorm(keras.layers.Layer):
     def _update_moving_statistics(self, mu, sigma2):
         momentum = self.momentum
         for moving, batch_value in ((self.moving_mean, mu), (self.moving_variance, sigma2)):
-            batch_value = tf.cast(tf.reshape(batch_value, (self._channels,)), moving.dtype)
+            batch_value = tf.cast(batch_value, moving.dtype)
             moving.assign(moving * momentum + batch_value * (1.0 - momentum))
+
+    def _renorm_arguments(self):
+        """What batch_norm_renorm.renorm_correction needs besides mu and sigma2 (None: no renorm)."""
+        if not self.renorm:
+            return None
+        clipping = self.renorm_clipping
+        return (self._per_unit(self.renorm_mean, self.renorm_mean.dtype),
+                self._per_unit(self.renorm_stddev, self.renorm_stddev.dtype),
+                clipping.get("rmin"), clipping.get("rmax"), clipping.get("dmax"))
 
     def _replica_sum(self):
         """A function summing a tensor over the replicas when the statistics are synchronized
@@ -242,7 +279,7 @@ class ManualBatchNorm(keras.layers.Layer):
         return tf.reshape(tf.cast(variable, dtype), self._flat_unit_shape)
 
     def _mask_weights(self, mask, z):
-        # Keras's convention: the mask covers every axis but the last one.
+        # Keras's convention: the mask covers every axis but the last one, and broadcasts.
         weights = tf.cast(tf.expand_dims(mask, -1), z.dtype)
         return tf.broadcast_to(weights, tf.shape(z))
 
@@ -265,10 +302,13 @@ class ManualBatchNorm(keras.layers.Layer):
             )
         if mask is not None:
             mask_shape = tf.TensorShape(getattr(mask, "shape", None))
-            if mask_shape.rank != self._rank - 1 or not mask_shape.is_compatible_with(shape[:-1]):
+            if mask_shape.rank != self._rank - 1 or not all(
+                m is None or n is None or m in (1, n) for m, n in zip(mask_shape, shape[:-1])
+            ):
                 raise ValueError(
                     f"mask must have the shape of the inputs without their last axis, "
-                    f"{shape[:-1]}; got mask.shape={mask_shape} for inputs.shape={shape}"
+                    f"{shape[:-1]}, or one that broadcasts to it; got mask.shape={mask_shape} "
+                    f"for inputs.shape={shape}"
                 )
 
     def compute_output_shape(self, input_shape):
@@ -296,6 +336,9 @@ class ManualBatchNorm(keras.layers.Layer):
                 "beta_constraint": keras.constraints.serialize(self.beta_constraint),
                 "gamma_constraint": keras.constraints.serialize(self.gamma_constraint),
                 "synchronized": self.synchronized,
+                "renorm": self.renorm,
+                "renorm_clipping": self.renorm_clipping,
+                "renorm_momentum": self.renorm_momentum,
             }
         )
         return config

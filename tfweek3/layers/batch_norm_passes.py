@@ -6,13 +6,27 @@ training mode. For z seen as (before, C) or (before, C, after), per unit:
     mu      = (1/m) sum_i z(i)
     sigma2  = (1/m) sum_i (z(i) - mu)^2
     z_norm  = (z(i) - mu) / sqrt(sigma2 + epsilon)
-    z_tilde = gamma * z_norm + beta
+    z_tilde = gamma * (r * z_norm + d) + beta
 
-and, given dz_tilde, the backward pass in closed form:
+where r = 1 and d = 0, except with batch renormalization (batch_norm_renorm.py),
+whose r and d are constants as far as the gradient is concerned. Given
+dz_tilde, the backward pass in closed form:
 
-    dbeta  = sum_i dz_tilde(i)
-    dgamma = sum_i dz_tilde(i) * z_norm(i)
-    dz(i)  = gamma / sqrt(sigma2 + epsilon) * (dz_tilde(i) - (dbeta + z_norm(i) * dgamma) / m)
+    dbeta      = sum_i dz_tilde(i)
+    dgamma     = sum_i dz_tilde(i) * (r * z_norm(i) + d)
+    dz(i)      = gamma * r / sqrt(sigma2 + epsilon)
+                 * (dz_tilde(i) - (dbeta + z_norm(i) * dz_norm_sum) / m)
+
+with dz_norm_sum = sum_i dz_tilde(i) * z_norm(i). With a mask, m counts the
+unmasked positions only and the last line's correction applies only to them:
+only they moved mu and sigma2.
+
+Accuracy: the sums run over m = batch x height x width values, tens of
+thousands in a convolutional network. Added one after the other in float32,
+their rounding errors grow with m; they are accumulated in float64 instead, and
+only the results (mu, sigma2, dbeta, dgamma) are rounded to float32, so the
+statistics are as exact as float32 can hold them, even for inputs whose mean is
+large next to their spread.
 """
 
 from __future__ import annotations
@@ -20,6 +34,8 @@ from __future__ import annotations
 import math
 
 import tensorflow as tf
+
+from tfweek3.layers.batch_norm_renorm import renorm_correction
 
 # Keras adds this to the count of unmasked positions before dividing (backend.epsilon()).
 MASK_COUNT_EPSILON = 1e-7
@@ -29,84 +45,115 @@ def no_all_reduce(value):
     return value
 
 
+def _sum(values, axes):
+    """sum over `axes`, accumulated in float64 (kept as a dimension of size 1)."""
+    return tf.reduce_sum(tf.cast(values, tf.float64), axes, keepdims=True)
+
+
 def batch_statistics(z, weights, axes, all_reduce_sum=no_all_reduce):
     """mu and sigma2 of the batch (per unit, biased), and the count m they divide by.
 
     z has the shape (before, C) or (before, C, after) and the sums run over `axes`,
     all but C; `weights` is the mask (1 for the positions that count) or None.
     `all_reduce_sum` sums across replicas when the statistics are synchronized.
+    mu and sigma2 come back in float64 (see the module's docstring); m in z's dtype.
     """
     if weights is None:
         sizes = [z.shape[i] for i in axes]
         if None in sizes:
             sizes = [tf.shape(z)[i] for i in axes]
-        m = tf.cast(math.prod(sizes), z.dtype)
-        total = tf.reduce_sum(z, axes, keepdims=True)
+        m = tf.cast(math.prod(sizes), tf.float64)
+        total = _sum(z, axes)
     else:
-        m = tf.reduce_sum(weights, axes, keepdims=True)
-        total = tf.reduce_sum(weights * z, axes, keepdims=True)
+        m = _sum(weights, axes)
+        total = _sum(weights * z, axes)
     m = all_reduce_sum(m)
     if weights is not None:
         m = m + MASK_COUNT_EPSILON
     mu = all_reduce_sum(total) / m
-    squared = tf.math.squared_difference(z, mu)
+    squared = tf.math.squared_difference(tf.cast(z, tf.float64), mu)
     if weights is not None:
-        squared = weights * squared
+        squared = tf.cast(weights, tf.float64) * squared
     sigma2 = all_reduce_sum(tf.reduce_sum(squared, axes, keepdims=True)) / m
-    return mu, sigma2, m
+    return mu, sigma2, tf.cast(m, z.dtype)
 
 
-def _forward(z, gamma, beta, weights, epsilon, axes, all_reduce_sum=no_all_reduce):
-    """The note's four lines: mu, sigma2, z_norm, z_tilde (and what the backward pass reuses)."""
-    mu, sigma2, m = batch_statistics(z, weights, axes, all_reduce_sum)
-    inv_std = tf.math.rsqrt(sigma2 + epsilon)
-    z_norm = (z - mu) * inv_std
-    z_tilde = gamma * z_norm + beta
-    return z_tilde, mu, sigma2, inv_std, m
+def forward(z, gamma, beta, weights, epsilon, axes, renorm=None, all_reduce_sum=no_all_reduce):
+    """The note's four lines: mu, sigma2, z_norm, z_tilde (and what the backward pass reuses).
+
+    `renorm` is None for plain batch norm (r = 1, d = 0), else batch
+    renormalization's (renorm_mean, renorm_stddev, rmin, rmax, dmax).
+    """
+    mu64, sigma2_64, m = batch_statistics(z, weights, axes, all_reduce_sum)
+    mu, sigma2 = tf.cast(mu64, z.dtype), tf.cast(sigma2_64, z.dtype)
+    inv_std = tf.cast(tf.math.rsqrt(sigma2_64 + epsilon), z.dtype)
+    if renorm is None:
+        r, d = tf.ones_like(mu), tf.zeros_like(mu)
+    else:
+        r, d = renorm_correction(mu, sigma2, epsilon, *renorm)
+    # gamma * (r * (z - mu) * inv_std + d) + beta, as one multiply and one add per value.
+    scale = gamma * r * inv_std
+    z_tilde = (z - mu) * scale + (gamma * d + beta)
+    return z_tilde, mu, sigma2, inv_std, r, d, m
 
 
-def _backward(dz_tilde, z, gamma, mu, inv_std, m, weights, axes, all_reduce_sum=no_all_reduce):
+def backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes,
+             all_reduce_sum=no_all_reduce):
     """The closed-form backward pass: dz, dgamma, dbeta from dz_tilde.
 
     mu and sigma2 depend on every z(i) of the (global) batch, hence the sums over
     all of it; with a mask, only the positions that count moved mu and sigma2.
     """
     z_norm = (z - mu) * inv_std
-    dbeta = tf.reduce_sum(dz_tilde, axes, keepdims=True)
-    dgamma = tf.reduce_sum(dz_tilde * z_norm, axes, keepdims=True)
-    correction = (all_reduce_sum(dbeta) + z_norm * all_reduce_sum(dgamma)) / m
+    dbeta = _sum(dz_tilde, axes)
+    dz_norm_sum = _sum(dz_tilde * z_norm, axes)
+    dgamma = tf.cast(r, tf.float64) * dz_norm_sum + tf.cast(d, tf.float64) * dbeta
+    mean_dbeta = tf.cast(all_reduce_sum(dbeta) / tf.cast(m, tf.float64), z.dtype)
+    mean_dz_norm = tf.cast(all_reduce_sum(dz_norm_sum) / tf.cast(m, tf.float64), z.dtype)
+    correction = mean_dbeta + z_norm * mean_dz_norm
     if weights is not None:
         correction = weights * correction
-    dz = gamma * inv_std * (dz_tilde - correction)
-    return dz, dgamma, dbeta
+    dz = gamma * r * inv_std * (dz_tilde - correction)
+    return dz, tf.cast(dgamma, z.dtype), tf.cast(dbeta, z.dtype)
 
 
-# Compiled with XLA, each of the two passes is one fused computation over the batch
-# instead of one pass (and one full-size temporary tensor) per operation. A
-# synchronized layer calls the plain functions: its all-reduces cannot run inside XLA.
-_forward_xla = tf.function(_forward, jit_compile=True)
-_backward_xla = tf.function(_backward, jit_compile=True)
+class CompiledPasses:
+    """The two passes of one layer, each compiled with XLA into one computation.
+
+    Compiled, each pass is a few fused loops over the batch instead of one pass
+    (and one full-size temporary tensor) per operation. Every layer has its own
+    pair of functions: they are traced once per input shape, so a network whose
+    layers see many different shapes does not retrace one shared function
+    (eager loops would then print TensorFlow's retracing warnings).
+    """
+
+    def __init__(self):
+        self.forward = tf.function(forward, jit_compile=True)
+        self.backward = tf.function(backward, jit_compile=True)
 
 
-def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, all_reduce_sum):
-    """z_tilde = gamma * z_norm + beta with the batch's statistics, and its closed-form gradient.
+def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, *,
+                                    passes=None, renorm=None, all_reduce_sum=None):
+    """z_tilde = gamma * (r * z_norm + d) + beta with the batch's statistics, and its gradient.
 
-    Returns z_tilde, mu and sigma2 (for the moving averages; no gradient flows through them).
+    Returns z_tilde, mu and sigma2 (for the moving averages; no gradient flows
+    through them). `passes` holds the compiled passes (None: run them unjitted,
+    as a synchronized layer must: its all-reduces cannot run inside XLA);
     `all_reduce_sum` is None when the statistics need no synchronization.
     """
-    if all_reduce_sum is None:
-        forward, backward, extra = _forward_xla, _backward_xla, ()
-    else:
-        forward, backward, extra = _forward, _backward, (all_reduce_sum,)
+    run_forward = forward if passes is None else passes.forward
+    run_backward = backward if passes is None else passes.backward
+    extra = () if all_reduce_sum is None else (all_reduce_sum,)
     statistics = []
 
     @tf.custom_gradient
     def normalize(z, gamma, beta):
-        z_tilde, mu, sigma2, inv_std, m = forward(z, gamma, beta, weights, epsilon, axes, *extra)
+        z_tilde, mu, sigma2, inv_std, r, d, m = run_forward(
+            z, gamma, beta, weights, epsilon, axes, renorm, *extra)
         statistics.extend((mu, sigma2))
 
         def gradient(dz_tilde):
-            return backward(dz_tilde, z, gamma, mu, inv_std, m, weights, axes, *extra)
+            return run_backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes, *extra)
 
         return z_tilde, gradient
 
