@@ -124,6 +124,13 @@ def test_masked_statistics_match_keras(shape, axis):
         np.testing.assert_allclose(z_norm.mean(axis=0), 0, atol=1e-4)
 
 
+@pytest.mark.parametrize("shape,mask_shape", [((6, 5, 3, 4), (6, 5, 1)), ((6, 5, 3, 4), (1, 5, 3)),
+                                              ((6, 5, 4), (6, 1))])
+def test_masks_broadcast_as_in_keras(shape, mask_shape):
+    mask = tf.constant(np.random.default_rng(12).uniform(size=mask_shape) > 0.4)
+    assert_same_as_keras(shape, -1, True, mask=mask)
+
+
 def test_masked_positions_do_not_move_the_statistics():
     rng = np.random.default_rng(8)
     x = rng.normal(size=(4, 6, 3)).astype("float32")

@@ -207,9 +207,9 @@ class ManualBatchNorm(keras.layers.Layer):
         else:
             mu = self._per_unit(self.moving_mean, dtype)
             sigma2 = self._per_unit(self.moving_variance, dtype)
-            # gamma * (z - mu) / sqrt(sigma2 + epsilon) + beta. z - mu first: for inputs whose
-            # mean is large next to their spread, z * scale - mu * scale would lose digits.
-            z_tilde = (z - mu) * (gamma * tf.math.rsqrt(sigma2 + self.epsilon)) + beta
+            # gamma * (z - mu) / sqrt(sigma2 + epsilon) + beta, as one multiply and one add.
+            scale = gamma * tf.math.rsqrt(sigma2 + self.epsilon)
+            z_tilde = z * scale + (beta - mu * scale)
         return tf.cast(tf.reshape(z_tilde, shape), self.compute_dtype)
 
     def moments(self, inputs, mask=None):
@@ -226,7 +226,7 @@ class ManualBatchNorm(keras.layers.Layer):
         z, weights, _ = self._flatten(z, mask)
         all_reduce_sum = self._replica_sum() or no_all_reduce
         mu, sigma2, _ = batch_statistics(z, weights, self._flat_axes, all_reduce_sum)
-        return tf.reshape(mu, (self._channels,)), tf.reshape(sigma2, (self._channels,))
+        return tuple(tf.cast(tf.reshape(t, (self._channels,)), z.dtype) for t in (mu, sigma2))
 
     def _flatten(self, z, mask):
         """z (and the mask's weights, or None) seen as (before, C) or (before, C, after), and

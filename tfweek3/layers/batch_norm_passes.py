@@ -21,16 +21,19 @@ with dz_norm_sum = sum_i dz_tilde(i) * z_norm(i). With a mask, m counts the
 unmasked positions only and the last line's correction applies only to them:
 only they moved mu and sigma2.
 
-Accuracy: the sums run over m = batch x height x width values, tens of
-thousands in a convolutional network. Added one after the other in float32,
-their rounding errors grow with m; they are accumulated in float64 instead, and
-only the results (mu, sigma2, dbeta, dgamma) are rounded to float32, so the
-statistics are as exact as float32 can hold them, even for inputs whose mean is
-large next to their spread.
+Accuracy: float32 in, float32 out, float64 in between. The sums run over
+m = batch x height x width values, tens of thousands in a convolutional
+network; added one after the other in float32, their rounding errors grow with
+m, and z - mu loses digits when the mean is large next to the spread. Inside
+both passes every value is computed in float64 and rounded to float32 once, at
+the end: z_tilde, dz, dgamma, dbeta (and mu, sigma2 for the moving averages)
+are as exact as float32 can hold them. Both passes are memory-bound loops over
+the batch, so the wider arithmetic costs little next to reading and writing it.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import tensorflow as tf
@@ -46,8 +49,13 @@ def no_all_reduce(value):
 
 
 def _sum(values, axes):
-    """sum over `axes`, accumulated in float64 (kept as a dimension of size 1)."""
-    return tf.reduce_sum(tf.cast(values, tf.float64), axes, keepdims=True)
+    """sum over `axes`, kept as a dimension of size 1 (to broadcast against `values`)."""
+    return tf.reduce_sum(values, axes, keepdims=True)
+
+
+def _wide(*tensors):
+    """The tensors in float64 (None stays None): see "Accuracy" in the module's docstring."""
+    return [None if t is None else tf.cast(t, tf.float64) for t in tensors]
 
 
 def batch_statistics(z, weights, axes, all_reduce_sum=no_all_reduce):
@@ -56,8 +64,9 @@ def batch_statistics(z, weights, axes, all_reduce_sum=no_all_reduce):
     z has the shape (before, C) or (before, C, after) and the sums run over `axes`,
     all but C; `weights` is the mask (1 for the positions that count) or None.
     `all_reduce_sum` sums across replicas when the statistics are synchronized.
-    mu and sigma2 come back in float64 (see the module's docstring); m in z's dtype.
+    Computed in float64, returned in float64.
     """
+    z, weights = _wide(z, weights)
     if weights is None:
         sizes = [z.shape[i] for i in axes]
         if None in sizes:
@@ -71,50 +80,51 @@ def batch_statistics(z, weights, axes, all_reduce_sum=no_all_reduce):
     if weights is not None:
         m = m + MASK_COUNT_EPSILON
     mu = all_reduce_sum(total) / m
-    squared = tf.math.squared_difference(tf.cast(z, tf.float64), mu)
+    squared = tf.math.squared_difference(z, mu)
     if weights is not None:
-        squared = tf.cast(weights, tf.float64) * squared
-    sigma2 = all_reduce_sum(tf.reduce_sum(squared, axes, keepdims=True)) / m
-    return mu, sigma2, tf.cast(m, z.dtype)
+        squared = weights * squared
+    sigma2 = all_reduce_sum(_sum(squared, axes)) / m
+    return mu, sigma2, m
 
 
 def forward(z, gamma, beta, weights, epsilon, axes, renorm=None, all_reduce_sum=no_all_reduce):
     """The note's four lines: mu, sigma2, z_norm, z_tilde (and what the backward pass reuses).
 
     `renorm` is None for plain batch norm (r = 1, d = 0), else batch
-    renormalization's (renorm_mean, renorm_stddev, rmin, rmax, dmax).
+    renormalization's (renorm_mean, renorm_stddev, rmin, rmax, dmax). z_tilde
+    comes back in z's dtype, the per-unit values in float64.
     """
-    mu64, sigma2_64, m = batch_statistics(z, weights, axes, all_reduce_sum)
-    mu, sigma2 = tf.cast(mu64, z.dtype), tf.cast(sigma2_64, z.dtype)
-    inv_std = tf.cast(tf.math.rsqrt(sigma2_64 + epsilon), z.dtype)
+    dtype = z.dtype
+    mu, sigma2, m = batch_statistics(z, weights, axes, all_reduce_sum)
+    z, gamma, beta = _wide(z, gamma, beta)
+    inv_std = tf.math.rsqrt(sigma2 + epsilon)
     if renorm is None:
         r, d = tf.ones_like(mu), tf.zeros_like(mu)
     else:
         r, d = renorm_correction(mu, sigma2, epsilon, *renorm)
     # gamma * (r * (z - mu) * inv_std + d) + beta, as one multiply and one add per value.
-    scale = gamma * r * inv_std
-    z_tilde = (z - mu) * scale + (gamma * d + beta)
-    return z_tilde, mu, sigma2, inv_std, r, d, m
+    z_tilde = (z - mu) * (gamma * r * inv_std) + (gamma * d + beta)
+    return tf.cast(z_tilde, dtype), mu, sigma2, inv_std, r, d, m
 
 
 def backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes,
              all_reduce_sum=no_all_reduce):
-    """The closed-form backward pass: dz, dgamma, dbeta from dz_tilde.
+    """The closed-form backward pass: dz, dgamma, dbeta (in z's dtype) from dz_tilde.
 
     mu and sigma2 depend on every z(i) of the (global) batch, hence the sums over
     all of it; with a mask, only the positions that count moved mu and sigma2.
     """
+    dtype = z.dtype
+    dz_tilde, z, gamma, weights = _wide(dz_tilde, z, gamma, weights)
     z_norm = (z - mu) * inv_std
     dbeta = _sum(dz_tilde, axes)
     dz_norm_sum = _sum(dz_tilde * z_norm, axes)
-    dgamma = tf.cast(r, tf.float64) * dz_norm_sum + tf.cast(d, tf.float64) * dbeta
-    mean_dbeta = tf.cast(all_reduce_sum(dbeta) / tf.cast(m, tf.float64), z.dtype)
-    mean_dz_norm = tf.cast(all_reduce_sum(dz_norm_sum) / tf.cast(m, tf.float64), z.dtype)
-    correction = mean_dbeta + z_norm * mean_dz_norm
+    dgamma = r * dz_norm_sum + d * dbeta
+    correction = (all_reduce_sum(dbeta) + z_norm * all_reduce_sum(dz_norm_sum)) / m
     if weights is not None:
         correction = weights * correction
     dz = gamma * r * inv_std * (dz_tilde - correction)
-    return dz, tf.cast(dgamma, z.dtype), tf.cast(dbeta, z.dtype)
+    return tf.cast(dz, dtype), tf.cast(dgamma, dtype), tf.cast(dbeta, dtype)
 
 
 class CompiledPasses:
@@ -122,14 +132,16 @@ class CompiledPasses:
 
     Compiled, each pass is a few fused loops over the batch instead of one pass
     (and one full-size temporary tensor) per operation. Every layer has its own
-    pair of functions: they are traced once per input shape, so a network whose
-    layers see many different shapes does not retrace one shared function
+    pair of functions, traced once per input shape: a network whose layers see
+    many different shapes does not retrace one shared function step after step
     (eager loops would then print TensorFlow's retracing warnings).
     """
 
     def __init__(self):
-        self.forward = tf.function(forward, jit_compile=True)
-        self.backward = tf.function(backward, jit_compile=True)
+        # TensorFlow counts retracing per Python code object, whichever tf.function wraps
+        # it; a partial has no code object of its own, so each layer's is counted apart.
+        self.forward = tf.function(functools.partial(forward), jit_compile=True)
+        self.backward = tf.function(functools.partial(backward), jit_compile=True)
 
 
 def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, *,
