@@ -26,7 +26,7 @@ class _LayersWithManualBatchNorm(types.ModuleType):
     lookups = 0
 
     @property
-    def BatchNormalization(self):  # noqa: N802 (Keras's name)
+    def BatchNormalization(self):
         self.lookups += 1
         return ManualBatchNorm
 

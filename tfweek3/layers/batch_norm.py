@@ -150,11 +150,21 @@ class ManualBatchNorm(keras.layers.Layer):
         self._rank = rank
         self._channel_axis = channel_axis
         self._channels = int(channels)
-        # The input is seen as (before, C) or (before, C, after), so that every layout
-        # reduces alike (see _flatten); per-unit tensors are shaped to broadcast against it.
-        last = channel_axis == rank - 1
-        self._flat_axes = (0,) if last else (0, 2)
-        self._flat_unit_shape = (1, self._channels) if last else (1, self._channels, 1)
+        # The input is seen in one of three views (see _flatten), so that every layout reduces
+        # alike; per-unit tensors are shaped to broadcast against it.
+        if channel_axis < rank - 1:  # channels first: (before, C, after, inner)
+            view = [range(channel_axis), [channel_axis], range(channel_axis + 1, rank - 1),
+                    [rank - 1]]
+            self._axes, unit_index = ((0, 2), 3), 1
+        elif rank >= 3:  # channels last: (before, inner, C)
+            view = [range(rank - 2), [rank - 2], [channel_axis]]
+            self._axes, unit_index = ((0,), 1), 2
+        else:  # (batch, C)
+            view = [[0], [1]]
+            self._axes, unit_index = ((0,), None), 1
+        self._view = tuple(tuple(axes) for axes in view)
+        self._flat_unit_shape = tuple(self._channels if i == unit_index else 1
+                                      for i in range(len(view)))
 
         shape = (self._channels,)
         if self.scale:
@@ -194,7 +204,7 @@ class ManualBatchNorm(keras.layers.Layer):
         if training and self.trainable:
             all_reduce_sum = self._replica_sum()
             z_tilde, mu, sigma2 = normalize_with_batch_statistics(
-                z, gamma, beta, weights, self.epsilon, self._flat_axes,
+                z, gamma, beta, weights, self.epsilon, self._axes,
                 passes=self._passes if all_reduce_sum is None else None,
                 renorm=self._renorm_arguments(), all_reduce_sum=all_reduce_sum,
             )
@@ -225,27 +235,28 @@ class ManualBatchNorm(keras.layers.Layer):
         z = tf.cast(inputs, tf.float64 if inputs.dtype == tf.float64 else tf.float32)
         z, weights, _ = self._flatten(z, mask)
         all_reduce_sum = self._replica_sum() or no_all_reduce
-        mu, sigma2, _ = batch_statistics(z, weights, self._flat_axes, all_reduce_sum)
+        mu, sigma2, _ = batch_statistics(z, weights, self._axes, all_reduce_sum)
         return tuple(tf.cast(tf.reshape(t, (self._channels,)), z.dtype) for t in (mu, sigma2))
 
     def _flatten(self, z, mask):
-        """z (and the mask's weights, or None) seen as (before, C) or (before, C, after), and
-        z's own shape to restore: products of the axes before and after the channel axis C."""
+        """z (and the mask's weights, or None) in the passes' view, and z's shape to restore.
+
+        The view groups the input's axes: (batch, C) for Dense outputs; (before, inner, C)
+        with channels last, and (before, C, after, inner) with channels first, where
+        `inner` is the input's innermost axis other than C (an image's width) and
+        before/after the products of the axes around them. See batch_norm_passes._sum.
+        """
         weights = None if mask is None else self._mask_weights(mask, z)
-        c = self._channel_axis
-        last = c == self._rank - 1
         shape = z.shape.as_list()
         if None not in shape:  # known when traced: plain ints, no extra graph ops
-            before, after = math.prod(shape[:c]), math.prod(shape[c + 1:])
-            flat_shape = (before, self._channels) if last else (before, self._channels, after)
+            view = [math.prod(shape[i] for i in axes) for axes in self._view]
         else:
             shape = tf.shape(z)
-            before = tf.reduce_prod(shape[:c])
-            flat_shape = tf.stack([before, self._channels] if last else
-                                  [before, self._channels, tf.reduce_prod(shape[c + 1:])])
+            view = tf.stack([tf.reduce_prod(tf.gather(shape, tf.constant(axes, tf.int32)))
+                             for axes in self._view])
         if weights is not None:
-            weights = tf.reshape(weights, flat_shape)
-        return tf.reshape(z, flat_shape), weights, shape
+            weights = tf.reshape(weights, view)
+        return tf.reshape(z, view), weights, shape
 
     def _update_moving_statistics(self, mu, sigma2):
         momentum = self.momentum

@@ -21,14 +21,15 @@ with dz_norm_sum = sum_i dz_tilde(i) * z_norm(i). With a mask, m counts the
 unmasked positions only and the last line's correction applies only to them:
 only they moved mu and sigma2.
 
-Accuracy: float32 in, float32 out, float64 in between. The sums run over
-m = batch x height x width values, tens of thousands in a convolutional
-network; added one after the other in float32, their rounding errors grow with
-m, and z - mu loses digits when the mean is large next to the spread. Inside
-both passes every value is computed in float64 and rounded to float32 once, at
-the end: z_tilde, dz, dgamma, dbeta (and mu, sigma2 for the moving averages)
-are as exact as float32 can hold them. Both passes are memory-bound loops over
-the batch, so the wider arithmetic costs little next to reading and writing it.
+Accuracy: the sums run over m = batch x height x width values, tens of
+thousands in a convolutional network. Added one after the other in float32,
+their rounding errors grow with m, and with them the error of mu, sigma2, dbeta
+and dgamma (most for inputs whose mean is large next to their spread). Each
+sum is taken in two levels (`_sum`): the rows of the input's innermost axis
+other than C (an image's rows: tens to hundreds of values) in float32, then
+those partial sums in float64. Per unit, mu, sigma2, inv_std, r and d are
+computed in float64 and rounded once; the passes over the batch stay float32.
+The float64 work is over a row's worth of partial sums, not over the batch.
 """
 
 from __future__ import annotations
@@ -49,29 +50,39 @@ def no_all_reduce(value):
 
 
 def _sum(values, axes):
-    """sum over `axes`, kept as a dimension of size 1 (to broadcast against `values`)."""
-    return tf.reduce_sum(values, axes, keepdims=True)
+    """The sum of `values` over `axes` in two levels, kept as dimensions of size 1.
+
+    axes = (outer axes, inner axis or None). First each row along the inner axis
+    (e.g. one row of an image: a few dozen to a few hundred values) is summed in
+    values' own dtype, then those partial sums are added in float64: see
+    "Accuracy" in the module's docstring.
+    """
+    outer, inner = axes
+    if inner is not None:
+        values = tf.reduce_sum(values, inner, keepdims=True)
+    return tf.reduce_sum(tf.cast(values, tf.float64), outer, keepdims=True)
 
 
-def _wide(*tensors):
-    """The tensors in float64 (None stays None): see "Accuracy" in the module's docstring."""
-    return [None if t is None else tf.cast(t, tf.float64) for t in tensors]
+def _count(z, axes):
+    """How many values of z each unit's statistics run over (float64)."""
+    outer, inner = axes
+    reduced = [*outer] + ([] if inner is None else [inner])
+    sizes = [z.shape[i] for i in reduced]
+    if None in sizes:
+        sizes = [tf.shape(z)[i] for i in reduced]
+    return tf.cast(math.prod(sizes), tf.float64)
 
 
 def batch_statistics(z, weights, axes, all_reduce_sum=no_all_reduce):
     """mu and sigma2 of the batch (per unit, biased), and the count m they divide by.
 
-    z has the shape (before, C) or (before, C, after) and the sums run over `axes`,
-    all but C; `weights` is the mask (1 for the positions that count) or None.
-    `all_reduce_sum` sums across replicas when the statistics are synchronized.
-    Computed in float64, returned in float64.
+    z is seen as in ManualBatchNorm._flatten and `axes` = (outer axes, inner
+    axis) are all its axes but C; `weights` is the mask (1 for the positions that
+    count) or None. `all_reduce_sum` sums across replicas when the statistics are
+    synchronized. Returned in float64.
     """
-    z, weights = _wide(z, weights)
     if weights is None:
-        sizes = [z.shape[i] for i in axes]
-        if None in sizes:
-            sizes = [tf.shape(z)[i] for i in axes]
-        m = tf.cast(math.prod(sizes), tf.float64)
+        m = _count(z, axes)
         total = _sum(z, axes)
     else:
         m = _sum(weights, axes)
@@ -80,7 +91,7 @@ def batch_statistics(z, weights, axes, all_reduce_sum=no_all_reduce):
     if weights is not None:
         m = m + MASK_COUNT_EPSILON
     mu = all_reduce_sum(total) / m
-    squared = tf.math.squared_difference(z, mu)
+    squared = tf.math.squared_difference(z, tf.cast(mu, z.dtype))
     if weights is not None:
         squared = weights * squared
     sigma2 = all_reduce_sum(_sum(squared, axes)) / m
@@ -91,40 +102,43 @@ def forward(z, gamma, beta, weights, epsilon, axes, renorm=None, all_reduce_sum=
     """The note's four lines: mu, sigma2, z_norm, z_tilde (and what the backward pass reuses).
 
     `renorm` is None for plain batch norm (r = 1, d = 0), else batch
-    renormalization's (renorm_mean, renorm_stddev, rmin, rmax, dmax). z_tilde
-    comes back in z's dtype, the per-unit values in float64.
+    renormalization's (renorm_mean, renorm_stddev, rmin, rmax, dmax). mu and
+    sigma2 come back in float64 (for the moving averages), the rest in z's dtype.
     """
-    dtype = z.dtype
     mu, sigma2, m = batch_statistics(z, weights, axes, all_reduce_sum)
-    z, gamma, beta = _wide(z, gamma, beta)
     inv_std = tf.math.rsqrt(sigma2 + epsilon)
     if renorm is None:
         r, d = tf.ones_like(mu), tf.zeros_like(mu)
     else:
         r, d = renorm_correction(mu, sigma2, epsilon, *renorm)
+    # Per unit, in float64 and then rounded once: the scale and the shift of the last line.
+    gamma64, beta64 = tf.cast(gamma, tf.float64), tf.cast(beta, tf.float64)
+    scale = tf.cast(gamma64 * r * inv_std, z.dtype)
+    shift = tf.cast(gamma64 * d + beta64, z.dtype)
     # gamma * (r * (z - mu) * inv_std + d) + beta, as one multiply and one add per value.
-    z_tilde = (z - mu) * (gamma * r * inv_std) + (gamma * d + beta)
-    return tf.cast(z_tilde, dtype), mu, sigma2, inv_std, r, d, m
+    z_tilde = (z - tf.cast(mu, z.dtype)) * scale + shift
+    per_unit = [tf.cast(t, z.dtype) for t in (mu, inv_std, r, d)]
+    return (z_tilde, mu, sigma2, *per_unit, m)
 
 
 def backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes,
              all_reduce_sum=no_all_reduce):
-    """The closed-form backward pass: dz, dgamma, dbeta (in z's dtype) from dz_tilde.
+    """The closed-form backward pass: dz, dgamma, dbeta from dz_tilde.
 
     mu and sigma2 depend on every z(i) of the (global) batch, hence the sums over
     all of it; with a mask, only the positions that count moved mu and sigma2.
     """
-    dtype = z.dtype
-    dz_tilde, z, gamma, weights = _wide(dz_tilde, z, gamma, weights)
     z_norm = (z - mu) * inv_std
     dbeta = _sum(dz_tilde, axes)
     dz_norm_sum = _sum(dz_tilde * z_norm, axes)
-    dgamma = r * dz_norm_sum + d * dbeta
-    correction = (all_reduce_sum(dbeta) + z_norm * all_reduce_sum(dz_norm_sum)) / m
+    dgamma = tf.cast(r, tf.float64) * dz_norm_sum + tf.cast(d, tf.float64) * dbeta
+    mean_dbeta = tf.cast(all_reduce_sum(dbeta) / m, z.dtype)
+    mean_dz_norm = tf.cast(all_reduce_sum(dz_norm_sum) / m, z.dtype)
+    correction = mean_dbeta + z_norm * mean_dz_norm
     if weights is not None:
         correction = weights * correction
     dz = gamma * r * inv_std * (dz_tilde - correction)
-    return tf.cast(dz, dtype), tf.cast(dgamma, dtype), tf.cast(dbeta, dtype)
+    return dz, tf.cast(dgamma, z.dtype), tf.cast(dbeta, z.dtype)
 
 
 class CompiledPasses:
@@ -160,12 +174,13 @@ def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, *,
 
     @tf.custom_gradient
     def normalize(z, gamma, beta):
-        z_tilde, mu, sigma2, inv_std, r, d, m = run_forward(
+        # saved: mu, inv_std, r, d (in z's dtype) and m, what the backward pass reuses.
+        z_tilde, mu, sigma2, *saved = run_forward(
             z, gamma, beta, weights, epsilon, axes, renorm, *extra)
         statistics.extend((mu, sigma2))
 
         def gradient(dz_tilde):
-            return run_backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes, *extra)
+            return run_backward(dz_tilde, z, gamma, *saved, weights, axes, *extra)
 
         return z_tilde, gradient
 
