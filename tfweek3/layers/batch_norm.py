@@ -26,7 +26,9 @@ The backward pass is the closed form of the course (see `reference.batch_norm_ba
 registered with `tf.custom_gradient`, instead of letting autodiff differentiate
 through mu and sigma2 op by op; it is both the formula a learner derives and
 faster. With a mask, m is the number of unmasked positions and the sums of the
-last line weigh each position by its mask.
+last line weigh each position by its mask. The sums of both passes are taken in
+float32 over short rows, then in float64 (batch_norm_passes.py, "Accuracy"): in
+float32 the layer is closer to a float64 computation than Keras's own layer.
 
 With `renorm=True` the layer does batch renormalization (batch_norm_renorm.py):
 the batch's mu and sigma2 are corrected toward moving ones during training, so
@@ -41,7 +43,6 @@ import keras
 import tensorflow as tf
 
 from tfweek3.layers.batch_norm_passes import (
-    CompiledPasses,
     batch_statistics,
     no_all_reduce,
     normalize_with_batch_statistics,
@@ -76,7 +77,7 @@ class ManualBatchNorm(keras.layers.Layer):
     against them, e.g. a mask of shape (1, 2, 1) for inputs of shape (1, 2, 3, 4).
 
     Speed: the forward pass (mu, sigma2, z_norm, z_tilde) and the closed-form
-    backward pass are each compiled with XLA into one computation per layer, so
+    backward pass are each compiled with XLA into one computation, so
     that the note's lines become a few passes over the batch instead of one pass
     per operation; benchmarks/bench_batch_norm.py and
     benchmarks/bench_batch_norm_networks.py measure it against Keras.
@@ -131,7 +132,6 @@ class ManualBatchNorm(keras.layers.Layer):
         self.supports_masking = True
         self.gamma = None
         self.beta = None
-        self._passes = CompiledPasses()
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -205,7 +205,6 @@ class ManualBatchNorm(keras.layers.Layer):
             all_reduce_sum = self._replica_sum()
             z_tilde, mu, sigma2 = normalize_with_batch_statistics(
                 z, gamma, beta, weights, self.epsilon, self._axes,
-                passes=self._passes if all_reduce_sum is None else None,
                 renorm=self._renorm_arguments(), all_reduce_sum=all_reduce_sum,
             )
             mu = tf.reshape(mu, (self._channels,))

@@ -28,13 +28,15 @@ and dgamma (most for inputs whose mean is large next to their spread). Each
 sum is taken in two levels (`_sum`): the rows of the input's innermost axis
 other than C (an image's rows: tens to hundreds of values) in float32, then
 those partial sums in float64. Per unit, mu, sigma2, inv_std, r and d are
-computed in float64 and rounded once; the passes over the batch stay float32.
-The float64 work is over a row's worth of partial sums, not over the batch.
+computed in float64, and so is the forward pass's last line, rounded once to
+give z_tilde (the next layer's input); the backward pass's loops stay float32.
+Both passes are loops bound by memory traffic, not arithmetic: measured, the
+wider arithmetic costs no time (benchmarks/bench_batch_norm_numerics.py for the
+accuracy it buys).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import tensorflow as tf
@@ -111,12 +113,11 @@ def forward(z, gamma, beta, weights, epsilon, axes, renorm=None, all_reduce_sum=
         r, d = tf.ones_like(mu), tf.zeros_like(mu)
     else:
         r, d = renorm_correction(mu, sigma2, epsilon, *renorm)
-    # Per unit, in float64 and then rounded once: the scale and the shift of the last line.
-    gamma64, beta64 = tf.cast(gamma, tf.float64), tf.cast(beta, tf.float64)
-    scale = tf.cast(gamma64 * r * inv_std, z.dtype)
-    shift = tf.cast(gamma64 * d + beta64, z.dtype)
-    # gamma * (r * (z - mu) * inv_std + d) + beta, as one multiply and one add per value.
-    z_tilde = (z - tf.cast(mu, z.dtype)) * scale + shift
+    # gamma * (r * (z - mu) * inv_std + d) + beta, as one multiply and one add per value,
+    # in float64 and rounded once (z_tilde is the next layer's input).
+    gamma, beta = tf.cast(gamma, tf.float64), tf.cast(beta, tf.float64)
+    z_tilde = (tf.cast(z, tf.float64) - mu) * (gamma * r * inv_std) + (gamma * d + beta)
+    z_tilde = tf.cast(z_tilde, z.dtype)
     per_unit = [tf.cast(t, z.dtype) for t in (mu, inv_std, r, d)]
     return (z_tilde, mu, sigma2, *per_unit, m)
 
@@ -141,35 +142,28 @@ def backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes,
     return dz, tf.cast(dgamma, z.dtype), tf.cast(dbeta, z.dtype)
 
 
-class CompiledPasses:
-    """The two passes of one layer, each compiled with XLA into one computation.
-
-    Compiled, each pass is a few fused loops over the batch instead of one pass
-    (and one full-size temporary tensor) per operation. Every layer has its own
-    pair of functions, traced once per input shape: a network whose layers see
-    many different shapes does not retrace one shared function step after step
-    (eager loops would then print TensorFlow's retracing warnings).
-    """
-
-    def __init__(self):
-        # TensorFlow counts retracing per Python code object, whichever tf.function wraps
-        # it; a partial has no code object of its own, so each layer's is counted apart.
-        self.forward = tf.function(functools.partial(forward), jit_compile=True)
-        self.backward = tf.function(functools.partial(backward), jit_compile=True)
+# Compiled with XLA, each pass is a few fused loops over the batch instead of one pass
+# (and one full-size temporary tensor) per operation. One pair of functions serves every
+# layer: XLA compiles each input shape once, shared by the layers of that shape. With
+# reduce_retracing, TensorFlow traces a shape-generic version after the second shape
+# instead of retracing for each (and warning, in eager loops over many layers).
+compiled_forward = tf.function(forward, jit_compile=True, reduce_retracing=True)
+compiled_backward = tf.function(backward, jit_compile=True, reduce_retracing=True)
 
 
 def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, *,
-                                    passes=None, renorm=None, all_reduce_sum=None):
+                                    renorm=None, all_reduce_sum=None):
     """z_tilde = gamma * (r * z_norm + d) + beta with the batch's statistics, and its gradient.
 
     Returns z_tilde, mu and sigma2 (for the moving averages; no gradient flows
-    through them). `passes` holds the compiled passes (None: run them unjitted,
-    as a synchronized layer must: its all-reduces cannot run inside XLA);
-    `all_reduce_sum` is None when the statistics need no synchronization.
+    through them). `all_reduce_sum` is None when the statistics need no
+    synchronization; otherwise the passes run unjitted: all-reduces cannot run
+    inside XLA.
     """
-    run_forward = forward if passes is None else passes.forward
-    run_backward = backward if passes is None else passes.backward
-    extra = () if all_reduce_sum is None else (all_reduce_sum,)
+    if all_reduce_sum is None:
+        run_forward, run_backward, extra = compiled_forward, compiled_backward, ()
+    else:
+        run_forward, run_backward, extra = forward, backward, (all_reduce_sum,)
     statistics = []
 
     @tf.custom_gradient
