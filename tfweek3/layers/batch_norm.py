@@ -49,6 +49,7 @@ from tfweek3.layers.batch_norm_passes import (
 )
 from tfweek3.layers.batch_norm_renorm import (
     check_renorm_clipping,
+    moving_average,
     sqrt_initializer,
     update_renorm_statistics,
 )
@@ -258,10 +259,8 @@ class ManualBatchNorm(keras.layers.Layer):
         return tf.reshape(z, view), weights, shape
 
     def _update_moving_statistics(self, mu, sigma2):
-        momentum = self.momentum
         for moving, batch_value in ((self.moving_mean, mu), (self.moving_variance, sigma2)):
-            batch_value = tf.cast(batch_value, moving.dtype)
-            moving.assign(moving * momentum + batch_value * (1.0 - momentum))
+            moving.assign(moving_average(moving, batch_value, self.momentum))
 
     def _renorm_arguments(self):
         """What batch_norm_renorm.renorm_correction needs besides mu and sigma2 (None: no renorm)."""

@@ -84,16 +84,20 @@ def sqrt_initializer(variance_initializer):
     return initializer
 
 
+def moving_average(variable, value, momentum: float):
+    """momentum * variable + (1 - momentum) * value, in float64 and rounded once to the
+    variable's dtype (value, the batch's mu or sigma2, comes in float64)."""
+    average = tf.cast(variable, tf.float64) * momentum + tf.cast(value, tf.float64) * (1.0 - momentum)
+    return tf.cast(average, variable.dtype)
+
+
 def update_renorm_statistics(layer, mu, sigma2):
     """The five moving averages above, after a training step with batch statistics mu, sigma2."""
-    sigma = tf.sqrt(sigma2 + layer.epsilon)
-    for variable, value, momentum in (
-        (layer.renorm_mean, mu, layer.renorm_momentum),
-        (layer.renorm_stddev, sigma, layer.renorm_momentum),
-        (layer.moving_mean, mu, layer.momentum),
-        (layer.moving_stddev, sigma, layer.momentum),
-    ):
-        value = tf.cast(value, variable.dtype)
-        variable.assign(variable * momentum + value * (1.0 - momentum))
-    stddev = layer.moving_stddev
-    layer.moving_variance.assign(tf.nn.relu(stddev * stddev - layer.epsilon))
+    sigma = tf.sqrt(tf.cast(sigma2, tf.float64) + layer.epsilon)
+    layer.renorm_mean.assign(moving_average(layer.renorm_mean, mu, layer.renorm_momentum))
+    layer.renorm_stddev.assign(moving_average(layer.renorm_stddev, sigma, layer.renorm_momentum))
+    layer.moving_mean.assign(moving_average(layer.moving_mean, mu, layer.momentum))
+    stddev = tf.cast(layer.moving_stddev, tf.float64) * layer.momentum + sigma * (1.0 - layer.momentum)
+    layer.moving_stddev.assign(tf.cast(stddev, layer.moving_stddev.dtype))
+    variance = tf.nn.relu(stddev * stddev - layer.epsilon)
+    layer.moving_variance.assign(tf.cast(variance, layer.moving_variance.dtype))
