@@ -54,6 +54,9 @@ from tfweek3.layers.batch_norm_renorm import (
     update_renorm_statistics,
 )
 
+# A Dense output's batch is summed in rows of up to this many examples (see _flatten).
+DENSE_ROW = 64
+
 
 @keras.saving.register_keras_serializable(package="tfweek3")
 class ManualBatchNorm(keras.layers.Layer):
@@ -78,10 +81,8 @@ class ManualBatchNorm(keras.layers.Layer):
     against them, e.g. a mask of shape (1, 2, 1) for inputs of shape (1, 2, 3, 4).
 
     Speed: the forward pass (mu, sigma2, z_norm, z_tilde) and the closed-form
-    backward pass are each compiled with XLA into one computation, so
-    that the note's lines become a few passes over the batch instead of one pass
-    per operation; benchmarks/bench_batch_norm.py and
-    benchmarks/bench_batch_norm_networks.py measure it against Keras.
+    backward pass are each compiled with XLA into one computation, a few passes
+    over the batch instead of one per operation (benchmarks/ measure it).
     """
 
     def __init__(
@@ -160,9 +161,9 @@ class ManualBatchNorm(keras.layers.Layer):
         elif rank >= 3:  # channels last: (before, inner, C)
             view = [range(rank - 2), [rank - 2], [channel_axis]]
             self._axes, unit_index = ((0,), 1), 2
-        else:  # (batch, C)
-            view = [[0], [1]]
-            self._axes, unit_index = ((0,), None), 1
+        else:  # (batch, C), seen as (batch / k, k, C): see _flatten
+            view = [[0], [], [1]]
+            self._axes, unit_index = ((0,), 1), 2
         self._view = tuple(tuple(axes) for axes in view)
         self._flat_unit_shape = tuple(self._channels if i == unit_index else 1
                                       for i in range(len(view)))
@@ -241,15 +242,20 @@ class ManualBatchNorm(keras.layers.Layer):
     def _flatten(self, z, mask):
         """z (and the mask's weights, or None) in the passes' view, and z's shape to restore.
 
-        The view groups the input's axes: (batch, C) for Dense outputs; (before, inner, C)
-        with channels last, and (before, C, after, inner) with channels first, where
-        `inner` is the input's innermost axis other than C (an image's width) and
-        before/after the products of the axes around them. See batch_norm_passes._sum.
+        The view groups the input's axes: (before, inner, C) with channels last, and
+        (before, C, after, inner) with channels first, where `inner` is the input's
+        innermost axis other than C (an image's width) and before/after the products
+        of the axes around them; batch_norm_passes._sum adds along `inner` first. A
+        Dense output (batch, C) is seen as (batch / k, k, C): rows of k examples, k the
+        largest divisor of the batch size up to DENSE_ROW (1 if the size is unknown).
         """
         weights = None if mask is None else self._mask_weights(mask, z)
         shape = z.shape.as_list()
         if None not in shape:  # known when traced: plain ints, no extra graph ops
             view = [math.prod(shape[i] for i in axes) for axes in self._view]
+            if self._rank == 2 and self._channel_axis == 1:
+                k = max(d for d in range(1, min(DENSE_ROW, shape[0]) + 1) if shape[0] % d == 0)
+                view = [shape[0] // k, k, shape[1]]
         else:
             shape = tf.shape(z)
             view = tf.stack([tf.reduce_prod(tf.gather(shape, tf.constant(axes, tf.int32)))
@@ -324,30 +330,20 @@ class ManualBatchNorm(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "axis": self.axis,
-                "momentum": self.momentum,
-                "epsilon": self.epsilon,
-                "center": self.center,
-                "scale": self.scale,
-                "beta_initializer": keras.initializers.serialize(self.beta_initializer),
-                "gamma_initializer": keras.initializers.serialize(self.gamma_initializer),
-                "moving_mean_initializer": keras.initializers.serialize(
-                    self.moving_mean_initializer
-                ),
-                "moving_variance_initializer": keras.initializers.serialize(
-                    self.moving_variance_initializer
-                ),
-                "beta_regularizer": keras.regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": keras.regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": keras.constraints.serialize(self.beta_constraint),
-                "gamma_constraint": keras.constraints.serialize(self.gamma_constraint),
-                "synchronized": self.synchronized,
-                "renorm": self.renorm,
-                "renorm_clipping": self.renorm_clipping,
-                "renorm_momentum": self.renorm_momentum,
-            }
-        )
-        return config
+        initializers, regularizers, constraints = (
+            keras.initializers, keras.regularizers, keras.constraints)
+        return {
+            **super().get_config(),
+            "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+            "center": self.center, "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            "synchronized": self.synchronized, "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping, "renorm_momentum": self.renorm_momentum,
+        }
