@@ -124,6 +124,13 @@ def test_masked_statistics_match_keras(shape, axis):
         np.testing.assert_allclose(z_norm.mean(axis=0), 0, atol=1e-4)
 
 
+@pytest.mark.parametrize("shape,mask_shape", [((6, 5, 3, 4), (6, 5, 1)), ((6, 5, 3, 4), (1, 5, 3)),
+                                              ((6, 5, 4), (6, 1))])
+def test_masks_broadcast_as_in_keras(shape, mask_shape):
+    mask = tf.constant(np.random.default_rng(12).uniform(size=mask_shape) > 0.4)
+    assert_same_as_keras(shape, -1, True, mask=mask)
+
+
 def test_masked_positions_do_not_move_the_statistics():
     rng = np.random.default_rng(8)
     x = rng.normal(size=(4, 6, 3)).astype("float32")
@@ -343,9 +350,16 @@ def test_mask_of_the_wrong_rank():
         ManualBatchNorm()(tf.zeros((4, 5, 3)), training=True, mask=tf.ones((4, 5, 3), bool))
 
 
-def test_renorm_is_refused_and_keras_configs_load():
-    with pytest.raises(ValueError, match="renorm"):
-        ManualBatchNorm(renorm=True)
-    config = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-4, center=False).get_config()
+def test_mask_that_does_not_broadcast():
+    with pytest.raises(ValueError, match=r"broadcasts.*mask.shape=\(4, 2\)"):
+        ManualBatchNorm()(tf.zeros((4, 5, 3)), training=True, mask=tf.ones((4, 2), bool))
+
+
+def test_keras_configs_load_with_their_renorm_settings():
+    config = keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-4, center=False, renorm=True,
+        renorm_clipping={"rmax": 2.0}, renorm_momentum=0.8).get_config()
     layer = ManualBatchNorm.from_config(config)
     assert (layer.momentum, layer.epsilon, layer.center) == (0.9, 1e-4, False)
+    assert (layer.renorm, layer.renorm_clipping, layer.renorm_momentum) == (True, {"rmax": 2.0}, 0.8)
+    assert layer.get_config() == {**config, "name": layer.name}

@@ -25,7 +25,10 @@ def test_a_model_saved_by_0_1_0_loads_with_identical_outputs():
     assert sum(isinstance(layer, ManualBatchNorm) for layer in model.layers) == 2
     assert isinstance(model.layers[-1], SoftmaxClassifier)
     np.testing.assert_array_equal(model(saved["x"], training=False).numpy(), saved["y"])
-    np.testing.assert_array_equal(model(saved["x"], training=True).numpy(), saved["y_train"])
+    # Training mode: since issue 10 the batch's sums are accumulated in float64, so the
+    # statistics (and hence the outputs) may differ from 0.1.0's in the last float32 bit.
+    np.testing.assert_allclose(model(saved["x"], training=True).numpy(), saved["y_train"],
+                               rtol=1e-6, atol=1e-7)
 
 
 def test_it_loads_in_a_fresh_process_that_imports_the_layers_from_tfweek3():

@@ -26,6 +26,7 @@ __version__ = "0.2.0"
 # Public name -> the module that defines it.
 _PUBLIC = {
     "ManualBatchNorm": "tfweek3.layers.batch_norm",
+    "swap_batch_norm": "tfweek3.layers.swap",
     "SoftmaxClassifier": "tfweek3.layers.softmax",
     "categorical_cross_entropy": "tfweek3.layers.softmax",
     "cost": "tfweek3.layers.softmax",
@@ -80,6 +81,7 @@ __all__ = [
     "sample_log_uniform",
     "sample_uniform",
     "softmax",
+    "swap_batch_norm",
     "synthetic_score",
     "train",
 ]
@@ -117,6 +119,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
         hardmax,
         softmax,
     )
+    from tfweek3.layers.swap import swap_batch_norm
     from tfweek3.training.checkpoints import checkpoint_for_epoch
     from tfweek3.training.data import DataError, Dataset, load_dataset
     from tfweek3.training.loop import DivergedError, TrainResult, make_train_step, train

@@ -1,18 +1,39 @@
 """Batch norm's two passes over a mini-batch: the note's forward lines and the closed-form backward.
 
 `ManualBatchNorm` (batch_norm.py) calls `normalize_with_batch_statistics` in
-training mode. For z seen as (before, C) or (before, C, after), per unit:
+training mode. For z in the layer's view of it (ManualBatchNorm._flatten), per unit:
 
     mu      = (1/m) sum_i z(i)
     sigma2  = (1/m) sum_i (z(i) - mu)^2
     z_norm  = (z(i) - mu) / sqrt(sigma2 + epsilon)
-    z_tilde = gamma * z_norm + beta
+    z_tilde = gamma * (r * z_norm + d) + beta
 
-and, given dz_tilde, the backward pass in closed form:
+where r = 1 and d = 0, except with batch renormalization (batch_norm_renorm.py),
+whose r and d are constants as far as the gradient is concerned. Given
+dz_tilde, the backward pass in closed form:
 
-    dbeta  = sum_i dz_tilde(i)
-    dgamma = sum_i dz_tilde(i) * z_norm(i)
-    dz(i)  = gamma / sqrt(sigma2 + epsilon) * (dz_tilde(i) - (dbeta + z_norm(i) * dgamma) / m)
+    dbeta      = sum_i dz_tilde(i)
+    dgamma     = sum_i dz_tilde(i) * (r * z_norm(i) + d)
+    dz(i)      = gamma * r / sqrt(sigma2 + epsilon)
+                 * (dz_tilde(i) - (dbeta + z_norm(i) * dz_norm_sum) / m)
+
+with dz_norm_sum = sum_i dz_tilde(i) * z_norm(i). With a mask, m counts the
+unmasked positions only and the last line's correction applies only to them:
+only they moved mu and sigma2.
+
+Accuracy: the sums run over m = batch x height x width values, tens of
+thousands in a convolutional network. Added one after the other in float32,
+their rounding errors grow with m, and with them the error of mu, sigma2, dbeta
+and dgamma (most for inputs whose mean is large next to their spread). Each
+sum is taken in two levels (`_sum`): the rows of the input's innermost axis
+other than C (an image's rows: tens to hundreds of values) in float32, then
+those partial sums in float64. Per unit, mu, sigma2, inv_std, r and d are
+computed in float64, and so is the forward pass's last line, rounded once to
+give z_tilde (the next layer's input); the backward pass's loops stay float32.
+Measured on this CPU: the float64 last line costs no time that shows (the loop
+is bound by memory traffic), while whole sums in float64 made a layer of shape
+(16, 48, 48, 16) up to 1.8 times slower; the two levels cost nothing that shows.
+benchmarks/bench_batch_norm_numerics.py measures the accuracy this buys.
 """
 
 from __future__ import annotations
@@ -20,6 +41,8 @@ from __future__ import annotations
 import math
 
 import tensorflow as tf
+
+from tfweek3.layers.batch_norm_renorm import renorm_correction
 
 # Keras adds this to the count of unmasked positions before dividing (backend.epsilon()).
 MASK_COUNT_EPSILON = 1e-7
@@ -29,84 +52,130 @@ def no_all_reduce(value):
     return value
 
 
+def _sum(values, axes):
+    """The sum of `values` over `axes` in two levels, kept as dimensions of size 1.
+
+    axes = (outer axes, inner axis or None). First each row along the inner axis
+    (e.g. one row of an image: a few dozen to a few hundred values) is summed in
+    values' own dtype, then those partial sums are added in float64: see
+    "Accuracy" in the module's docstring.
+    """
+    outer, inner = axes
+    if inner is not None:
+        values = tf.reduce_sum(values, inner, keepdims=True)
+    return tf.reduce_sum(tf.cast(values, tf.float64), outer, keepdims=True)
+
+
+def _count(z, axes):
+    """How many values of z each unit's statistics run over (float64)."""
+    outer, inner = axes
+    reduced = [*outer] + ([] if inner is None else [inner])
+    sizes = [z.shape[i] for i in reduced]
+    if None in sizes:
+        sizes = [tf.shape(z)[i] for i in reduced]
+    return tf.cast(math.prod(sizes), tf.float64)
+
+
 def batch_statistics(z, weights, axes, all_reduce_sum=no_all_reduce):
     """mu and sigma2 of the batch (per unit, biased), and the count m they divide by.
 
-    z has the shape (before, C) or (before, C, after) and the sums run over `axes`,
-    all but C; `weights` is the mask (1 for the positions that count) or None.
-    `all_reduce_sum` sums across replicas when the statistics are synchronized.
+    z is seen as in ManualBatchNorm._flatten and `axes` = (outer axes, inner
+    axis) are all its axes but C; `weights` is the mask (1 for the positions that
+    count) or None. `all_reduce_sum` sums across replicas when the statistics are
+    synchronized. Returned in float64.
     """
     if weights is None:
-        sizes = [z.shape[i] for i in axes]
-        if None in sizes:
-            sizes = [tf.shape(z)[i] for i in axes]
-        m = tf.cast(math.prod(sizes), z.dtype)
-        total = tf.reduce_sum(z, axes, keepdims=True)
+        m = _count(z, axes)
+        total = _sum(z, axes)
     else:
-        m = tf.reduce_sum(weights, axes, keepdims=True)
-        total = tf.reduce_sum(weights * z, axes, keepdims=True)
+        m = _sum(weights, axes)
+        total = _sum(weights * z, axes)
     m = all_reduce_sum(m)
     if weights is not None:
         m = m + MASK_COUNT_EPSILON
     mu = all_reduce_sum(total) / m
-    squared = tf.math.squared_difference(z, mu)
+    squared = tf.math.squared_difference(z, tf.cast(mu, z.dtype))
     if weights is not None:
         squared = weights * squared
-    sigma2 = all_reduce_sum(tf.reduce_sum(squared, axes, keepdims=True)) / m
+    sigma2 = all_reduce_sum(_sum(squared, axes)) / m
     return mu, sigma2, m
 
 
-def _forward(z, gamma, beta, weights, epsilon, axes, all_reduce_sum=no_all_reduce):
-    """The note's four lines: mu, sigma2, z_norm, z_tilde (and what the backward pass reuses)."""
+def forward(z, gamma, beta, weights, epsilon, axes, renorm=None, all_reduce_sum=no_all_reduce):
+    """The note's four lines: mu, sigma2, z_norm, z_tilde (and what the backward pass reuses).
+
+    `renorm` is None for plain batch norm (r = 1, d = 0), else batch
+    renormalization's (renorm_mean, renorm_stddev, rmin, rmax, dmax). mu and
+    sigma2 come back in float64 (for the moving averages), the rest in z's dtype.
+    """
     mu, sigma2, m = batch_statistics(z, weights, axes, all_reduce_sum)
     inv_std = tf.math.rsqrt(sigma2 + epsilon)
-    z_norm = (z - mu) * inv_std
-    z_tilde = gamma * z_norm + beta
-    return z_tilde, mu, sigma2, inv_std, m
+    if renorm is None:
+        r, d = tf.ones_like(mu), tf.zeros_like(mu)
+    else:
+        r, d = renorm_correction(mu, sigma2, epsilon, *renorm)
+    # gamma * (r * (z - mu) * inv_std + d) + beta, as one multiply and one add per value,
+    # in float64 and rounded once (z_tilde is the next layer's input).
+    gamma, beta = tf.cast(gamma, tf.float64), tf.cast(beta, tf.float64)
+    z_tilde = (tf.cast(z, tf.float64) - mu) * (gamma * r * inv_std) + (gamma * d + beta)
+    z_tilde = tf.cast(z_tilde, z.dtype)
+    per_unit = [tf.cast(t, z.dtype) for t in (mu, inv_std, r, d)]
+    return (z_tilde, mu, sigma2, *per_unit, m)
 
 
-def _backward(dz_tilde, z, gamma, mu, inv_std, m, weights, axes, all_reduce_sum=no_all_reduce):
+def backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes,
+             all_reduce_sum=no_all_reduce):
     """The closed-form backward pass: dz, dgamma, dbeta from dz_tilde.
 
     mu and sigma2 depend on every z(i) of the (global) batch, hence the sums over
     all of it; with a mask, only the positions that count moved mu and sigma2.
     """
     z_norm = (z - mu) * inv_std
-    dbeta = tf.reduce_sum(dz_tilde, axes, keepdims=True)
-    dgamma = tf.reduce_sum(dz_tilde * z_norm, axes, keepdims=True)
-    correction = (all_reduce_sum(dbeta) + z_norm * all_reduce_sum(dgamma)) / m
+    dbeta = _sum(dz_tilde, axes)
+    dz_norm_sum = _sum(dz_tilde * z_norm, axes)
+    dgamma = tf.cast(r, tf.float64) * dz_norm_sum + tf.cast(d, tf.float64) * dbeta
+    mean_dbeta = tf.cast(all_reduce_sum(dbeta) / m, z.dtype)
+    mean_dz_norm = tf.cast(all_reduce_sum(dz_norm_sum) / m, z.dtype)
+    correction = mean_dbeta + z_norm * mean_dz_norm
     if weights is not None:
         correction = weights * correction
-    dz = gamma * inv_std * (dz_tilde - correction)
-    return dz, dgamma, dbeta
+    dz = gamma * r * inv_std * (dz_tilde - correction)
+    return dz, tf.cast(dgamma, z.dtype), tf.cast(dbeta, z.dtype)
 
 
-# Compiled with XLA, each of the two passes is one fused computation over the batch
-# instead of one pass (and one full-size temporary tensor) per operation. A
-# synchronized layer calls the plain functions: its all-reduces cannot run inside XLA.
-_forward_xla = tf.function(_forward, jit_compile=True)
-_backward_xla = tf.function(_backward, jit_compile=True)
+# Compiled with XLA, each pass is a few fused loops over the batch instead of one pass
+# (and one full-size temporary tensor) per operation. One pair of functions serves every
+# layer: XLA compiles each input shape once, shared by the layers of that shape. With
+# reduce_retracing, TensorFlow traces a shape-generic version after the second shape
+# instead of retracing for each (and warning, in eager loops over many layers).
+compiled_forward = tf.function(forward, jit_compile=True, reduce_retracing=True)
+compiled_backward = tf.function(backward, jit_compile=True, reduce_retracing=True)
 
 
-def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, all_reduce_sum):
-    """z_tilde = gamma * z_norm + beta with the batch's statistics, and its closed-form gradient.
+def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, *,
+                                    renorm=None, all_reduce_sum=None):
+    """z_tilde = gamma * (r * z_norm + d) + beta with the batch's statistics, and its gradient.
 
-    Returns z_tilde, mu and sigma2 (for the moving averages; no gradient flows through them).
-    `all_reduce_sum` is None when the statistics need no synchronization.
+    Returns z_tilde, mu and sigma2 (for the moving averages; no gradient flows
+    through them). `all_reduce_sum` is None when the statistics need no
+    synchronization; otherwise the passes run unjitted: all-reduces cannot run
+    inside XLA.
     """
     if all_reduce_sum is None:
-        forward, backward, extra = _forward_xla, _backward_xla, ()
+        run_forward, run_backward, extra = compiled_forward, compiled_backward, ()
     else:
-        forward, backward, extra = _forward, _backward, (all_reduce_sum,)
+        run_forward, run_backward, extra = forward, backward, (all_reduce_sum,)
     statistics = []
 
     @tf.custom_gradient
     def normalize(z, gamma, beta):
-        z_tilde, mu, sigma2, inv_std, m = forward(z, gamma, beta, weights, epsilon, axes, *extra)
+        # saved: mu, inv_std, r, d (in z's dtype) and m, what the backward pass reuses.
+        z_tilde, mu, sigma2, *saved = run_forward(
+            z, gamma, beta, weights, epsilon, axes, renorm, *extra)
         statistics.extend((mu, sigma2))
 
         def gradient(dz_tilde):
-            return backward(dz_tilde, z, gamma, mu, inv_std, m, weights, axes, *extra)
+            return run_backward(dz_tilde, z, gamma, *saved, weights, axes, *extra)
 
         return z_tilde, gradient
 
