@@ -23,10 +23,13 @@
 # 4. Caviar: many models at once (a search with 2 worker processes).
 # 5. Pandas: one model babysat, its learning rate nudged through a control file, one bad day
 #    rolled back.
+# 6. Pandas + caviar = PBT: population-based training, the schedule it finds, and PBT against
+#    random search and one babysat model at the same number of training epochs.
 #
 # The searches are KerasTuner's, wired to the week's training loop in `tfweek3.tuning`; every
 # trial trains the course network on digits with `tfweek3.train`. This notebook's own helpers:
-# `tfweek3.course.grid_vs_random`, `tfweek3.course.log_scale`, `tfweek3.course.search_rounds`, `tfweek3.course.nudges`.
+# `tfweek3.course.grid_vs_random`, `tfweek3.course.log_scale`, `tfweek3.course.search_rounds`, `tfweek3.course.nudges`,
+# `tfweek3.course.pbt_contest`.
 #
 # Which hyperparameters first (the lecture): $\alpha$; then momentum $\beta$, the mini-batch size
 # and the hidden units; then the number of layers and learning-rate decay. Adam's $\beta_1$,
@@ -43,8 +46,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf
 
 from tfweek3 import SearchConfig, random_vs_grid_win_rate, run_search
-from tfweek3.course import grid_vs_random, log_scale, nudges, search_rounds
+from tfweek3.course import grid_vs_random, log_scale, nudges, pbt_contest, search_rounds
 from tfweek3.tuning.babysit import BabysitConfig, babysit
+from tfweek3.tuning.pbt_results import (
+    copies,
+    final_ranking,
+    format_population_table,
+    lineage,
+    plot_schedules,
+)
 from tfweek3.tuning.results import format_table, rank, summary_line
 from tfweek3.tuning.search_space import SearchSpace
 
@@ -61,6 +71,10 @@ SEARCH_EPOCHS = 2 if FAST else 8         # epochs per trial
 CAVIAR_TRIALS = 2 if FAST else 8
 CAVIAR_EPOCHS = 1 if FAST else 15
 BABYSIT_EPOCHS = 4 if FAST else 12
+PBT_SEEDS = 1 if FAST else 3             # pbt against random search and one babysat model
+PBT_POPULATION = 2 if FAST else 8        # members (and random trials)
+PBT_EPOCHS = 4 if FAST else 12           # epochs per member (and per random trial)
+PBT_READY = 2                            # epochs between two exploit/explore steps
 RUNS = Path("runs") / "01_hyperparameter_search"   # where the searches write their trials
 SEED = 0
 
@@ -248,6 +262,80 @@ fig = nudges.plot_days(days)
 # logs each nudge with its day.
 
 # %% [markdown]
+# ## 6. Pandas + caviar = PBT
+#
+# Population-based training (Jaderberg et al., 2017) babysits inside caviar. A population of
+# models trains side by side, as in caviar; every few epochs (here every 2, one *generation*) the
+# members are ranked on the validation accuracy, and the worst quarter does what a babysitter
+# does to a run that went badly, with a better run's weights at hand:
+#
+# - *exploit*: copy the weights and the optimizer's state (momentum's velocity) of a member of
+#   the best quarter, with its hyperparameters;
+# - *explore*: nudge what was copied: $\alpha$ and $1 - \beta$ times 1.25 or 0.8 (or, one time in
+#   five, drawn afresh on their log scales).
+#
+# The others go on. No member trains longer than a random-search trial would; what changes is
+# that the population's epochs are spent on the members that are doing well, and that each
+# member's $\alpha$ and $\beta$ change over time: PBT finds a *schedule*, not one value.
+# `tfweek3 tune --strategy pbt` is a KerasTuner oracle (each trial is one member's generation, its
+# checkpoint written under `--dir` for the next); it runs in one process, with `--workers N`, or on
+# several hosts, like the other searches.
+#
+# The same budget for three ways of spending it, on the network of section 3 (2 hidden layers of
+# 25 units, momentum SGD, mini-batches of 32), over the whole $\alpha$ and $1 - \beta$ ranges,
+# for several seeds:
+#
+# - caviar: a random search, 8 trials of 12 epochs;
+# - pandas + caviar: PBT, 8 members of 12 epochs, a step every 2 epochs;
+# - pandas: one model trained for 8 x 12 = 96 epochs, babysat by a rule
+#   (`pbt_contest.AutoSitter`): start in the middle of both ranges (on the log scale); when the
+#   validation accuracy has not improved for 3 epochs, halve $\alpha$; when an epoch ends 0.02
+#   below the best one, roll back to the best one and halve $\alpha$.
+#
+# Each is judged after its last epoch on the validation set (which chose it) and on the test set
+# (which nothing saw). "pbt replay" trains a fresh model on PBT's best schedule
+# (`tfweek3 train --schedule best_schedule.json`).
+
+# %%
+pbt_space = SearchSpace(units=(25, 25), layers=(2, 2), batch_size=(32,), batch_norm=(False,),
+                        optimizer=("momentum",))
+contest_rows = pbt_contest.contest(PBT_SEEDS, PBT_POPULATION, PBT_EPOCHS, PBT_READY, pbt_space,
+                                   str(RUNS / "pbt_contest"), log=lambda line: None)
+pbt_config = SearchConfig(strategy="pbt", population=PBT_POPULATION, epochs=PBT_EPOCHS,
+                          ready_epochs=PBT_READY, space=pbt_space, seed=0)
+pbt_records = pbt_contest.population_records(str(RUNS / "pbt_contest"), seed=0)
+pbt_winner = final_ranking(pbt_records, "max")[0]
+pbt_lineage = lineage(pbt_records, pbt_winner)
+print(format_population_table(final_ranking(pbt_records, "max"), pbt_records, "val_accuracy"))
+print(f"\nseed 0: {pbt_contest.all_copies(pbt_records)} copies in "
+      f"{pbt_config.generations - 1} steps; the winner, member {pbt_winner['member']}, descends "
+      f"from member {pbt_lineage[0]['member']} through {copies(pbt_lineage)} copies")
+for record in pbt_lineage:
+    print(f"  generation {record['generation']}: member {record['member']} (trial "
+          f"{record['trial']}), alpha={record['learning_rate']:.4g} beta={record['beta']:.4f} "
+          f"-> val_accuracy={record['score']:.4f}")
+
+# %%
+# %matplotlib inline
+fig = plot_schedules(pbt_records, pbt_config, pbt_lineage)
+fig
+
+# %% [markdown]
+# Each line is one member's $\alpha$ (left) and $1 - \beta$ (right) over its epochs; a dashed
+# jump is a copy: the member took another's weights and a nudged version of its hyperparameters.
+# The bold line is the winner's lineage, the schedule PBT found (seed 0's search; the search's
+# own figure is `runs/01_hyperparameter_search/pbt_contest/pbt_0/schedules.png`).
+
+# %%
+pbt_table = pbt_contest.summarize(contest_rows)
+print(pbt_contest.format_summary(pbt_table))
+fig = pbt_contest.plot_contest(contest_rows)
+fig
+
+# %% [markdown]
+# PBT_VERDICT
+
+# %% [markdown]
 # ## What you should see
 #
 # The numbers of this run (a fresh run prints its own):
@@ -276,6 +364,11 @@ kept = [d for d in days if d["kept"]]
 print(f"5. pandas: {len(days)} days, {len(days) - len(kept)} thrown away by the rollback; "
       f"worst day val accuracy {min(d['val_accuracy'] for d in days):.3f}, "
       f"final val accuracy {kept[-1]['val_accuracy']:.3f} at alpha {kept[-1]['learning_rate']:g}")
+print(f"6. pbt, {PBT_POPULATION} x {PBT_EPOCHS} epochs each, {PBT_SEEDS} seeds (test accuracy "
+      f"after the last epoch, mean over seeds):")
+for row in pbt_table:
+    print(f"   {row['method']:>10}: val {row['val']:.3f}, test {row['test']:.3f} "
+          f"(sd {row['test_sd']:.3f}), {row['seconds']:.0f} s per run")
 
 # %% [markdown]
 # ## Try it yourself

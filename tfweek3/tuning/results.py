@@ -22,7 +22,8 @@ EPOCH_PREFIX = "epoch/"  # a trial reports each epoch's metrics as "epoch/val_ac
 STATUSES = ("completed", "diverged", "failed", "running")
 CSV_COLUMNS = ("round", "trial", "trial_id", "status", "score", "reason", "duration_seconds",
                "epochs", "learning_rate", "beta", "one_minus_beta", "units", "layers",
-               "batch_size", "batch_norm", "optimizer")
+               "batch_size", "batch_norm", "optimizer",
+               "member", "generation", "parent")  # the last three: pbt (tuning/pbt.py)
 
 
 @dataclass
@@ -47,7 +48,8 @@ def record_from_state(state: dict[str, Any], direction: str,
 
     Keys: round, trial (from 1), trial_id (KerasTuner's), status (completed,
     diverged, failed or running), score, reason, duration_seconds, epochs, then
-    the hyperparameters, with beta derived as 1 - one_minus_beta.
+    the hyperparameters, with beta derived as 1 - one_minus_beta; for pbt also
+    member, generation and parent (a trial number; None for the first generation).
     """
     metrics = state["metrics"]["metrics"]
 
@@ -92,6 +94,10 @@ def record_from_state(state: dict[str, Any], direction: str,
         record[name] = values.get(name)
         if name == "one_minus_beta" and values.get(name) is not None:
             record["beta"] = 1.0 - values[name]
+    # pbt: the member, its generation (both from 1) and the trial whose weights it started from.
+    record["member"] = values.get("member")
+    record["generation"] = values.get("generation")
+    record["parent"] = int(values["parent"]) + 1 if values.get("parent") else None
     return record
 
 

@@ -35,10 +35,11 @@ from tfweek3.tuning import storage
 from tfweek3.tuning.config import SearchConfig, round_number
 from tfweek3.tuning.oracles import GridOracle, RandomOracle
 from tfweek3.tuning.results import epoch_metric, progress_line, record_from_state
-from tfweek3.tuning.search_space import SearchSpace, define_hyperparameters
-
-# Batch norm in the searched networks is the course's own layer (tfweek3.layers.batch_norm).
-BATCH_NORM_LAYER = "manual"
+from tfweek3.tuning.search_space import (
+    BATCH_NORM_LAYER,
+    SearchSpace,
+    define_hyperparameters,
+)
 
 
 class Week3HyperModel(kt.HyperModel):
