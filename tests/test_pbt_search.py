@@ -162,3 +162,26 @@ def test_pbt_stopped_mid_generation_resumes_without_losing_or_repeating_one(tmp_
     trials = check_population(folder, 4, 2)
     (cut_id,) = cut.values()
     assert next(r for r in trials if r["trial_id"] == cut_id)["generation"] == 2
+
+
+def test_pbt_writes_everything_through_tf_io_gfile(tmp_path, monkeypatch):
+    """On a TensorFlow filesystem that is not the local disk (ram://, in this process; gs://
+    works the same way), the checkpoints, the trial files and the results all land there."""
+    import tensorflow as tf
+
+    from tfweek3.tuning.search import run_search
+    from tfweek3.tuning.search_space import SearchSpace
+
+    monkeypatch.chdir(tmp_path)
+    space = SearchSpace(units=(8, 8), layers=(1, 1), batch_size=(64,), batch_norm=(False,),
+                        optimizer=("adam",))
+    config = SearchConfig(strategy="pbt", population=2, epochs=2, ready_epochs=1, space=space,
+                          directory="ram://tfweek3_pbt_test", tensorboard=False)
+    result = run_search(config, log=lambda line: None)
+    assert len(result.records) == 4
+    listed = set(tf.io.gfile.listdir(config.directory))
+    assert {"trials.csv", "trials.json", "best_schedule.json", "schedules.png", "pbt"} <= listed
+    for record in result.records:  # each generation's last checkpoint, beside its trial file
+        checkpoints = f"{config.directory}/pbt/trial_{record['trial_id']}/checkpoints"
+        assert tf.io.gfile.exists(f"{checkpoints}/ckpt-{record['generation']}.index")
+    assert list(tmp_path.iterdir()) == []  # nothing on the local disk

@@ -94,7 +94,6 @@ class PBTTuner(kt.Tuner):
         keras.utils.set_random_seed(config.seed)
         model = self.hypermodel.build(trial.hyperparameters)
         parent = values.get("parent")
-        resume = checkpoint_for_epoch(self.checkpoint_dir(parent), first - 1) if parent else False
         log_dir = None
         if self.tensorboard:  # one run per member: its whole life, copies included
             log_dir = storage.join(config.directory, "tensorboard", self.project_name,
@@ -106,7 +105,9 @@ class PBTTuner(kt.Tuner):
             reports.send({epoch_metric(name): float(logs[name]) for name in HISTORY_KEYS}, epoch)
             return reports.stopped
 
-        try:
+        try:  # a parent's checkpoint that is missing fails the trial, with its error.txt
+            resume = (checkpoint_for_epoch(self.checkpoint_dir(parent), first - 1) if parent
+                      else False)
             result = train(
                 model, data, epochs=last, batch_size=settings.batch_size,
                 optimizer=settings.optimizer, learning_rate=settings.learning_rate,
