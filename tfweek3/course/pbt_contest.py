@@ -57,10 +57,11 @@ class AutoSitter:
         self.days = 0
         self.rollbacks = 0
         self.best, self.best_epoch, self.since_best = -math.inf, 0, 0
+        self._after_divergence: list[str] = []
 
     def __call__(self, epoch: int) -> None:
-        lines = []
-        if epoch > 1:
+        lines, self._after_divergence = self._after_divergence, []
+        if epoch > 1 and not lines:  # yesterday's row; after a divergence it was judged already
             val = self._val_accuracy(epoch - 1)
             if val > self.best:
                 self.best, self.best_epoch, self.since_best = val, epoch - 1, 0
@@ -79,7 +80,7 @@ class AutoSitter:
 
     def diverged(self) -> None:
         """The day's loss became NaN or inf: tomorrow starts from the best day, alpha halved."""
-        (self.directory / CONTROL_FILE).write_text("\n".join(self._back_to_best()) + "\n")
+        self._after_divergence = self._back_to_best()
 
     def _back_to_best(self) -> list[str]:
         self.rollbacks += 1
@@ -129,12 +130,29 @@ def babysat(space: SearchSpace, budget: int, data: Dataset, seed: int,
         except DivergedError:
             sitter.diverged()
         first = False
-    model = result.train_result.model
-    history = result.history
+    if result.train_result is None:  # the budget ran out on a divergence: the last good epoch
+        result.train_result = _restore(config, data, result.epochs_done)
+    model, history = result.train_result.model, result.train_result.history
     return {"val": history["val_accuracy"][-1],
             "test": evaluate(model, data.x_test, data.y_test)["accuracy"],
             "epochs": sitter.days, "rollbacks": sitter.rollbacks,
             "final_learning_rate": history["learning_rate"][-1]}
+
+
+def _restore(config: BabysitConfig, data: Dataset, epochs: int):
+    """The babysat model as its last checkpoint holds it (train 0 more epochs from it)."""
+    import keras
+
+    from tfweek3.training.loop import train
+    from tfweek3.training.network import build_network
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_network(data.input_dim, data.num_classes, config.hidden_units,
+                          config.batch_norm)
+    return train(model, data, epochs=epochs, batch_size=config.batch_size,
+                 optimizer=config.optimizer, learning_rate=config.learning_rate,
+                 beta=config.beta, seed=config.seed, resume=True, verbose=0,
+                 checkpoint_dir=os.path.join(config.directory, "checkpoints"))
 
 
 def retrain_test(record: dict[str, Any], config: SearchConfig, data: Dataset) -> dict[str, float]:
