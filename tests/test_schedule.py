@@ -127,3 +127,27 @@ def test_train_names_what_is_wrong_with_the_schedule_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2 and err.startswith(f"tfweek3 train: error: argument --schedule: {path}: "
                                           "not JSON (") and err.count("\n") == 1
+
+
+def test_a_replay_stopped_by_ctrl_c_continues_with_resume(tmp_path):
+    from helpers_processes import messages, run, start, stop
+    from helpers_search import wait_for
+
+    plan = {"network": {**NETWORK, "batch_size": 8}, "segments": [
+        {"first_epoch": 1, "last_epoch": 12, "learning_rate": 0.01, "beta": 0.9},
+        {"first_epoch": 13, "last_epoch": 24, "learning_rate": 0.001, "beta": 0.95}]}
+    path = tmp_path / "best_schedule.json"
+    path.write_text(json.dumps(plan))
+    out = tmp_path / "replay"
+    args = ("train", "--schedule", str(path), "--out", str(out), "--quiet")
+    process = start(*args)
+    wait_for(lambda: (out / "checkpoints" / "ckpt-3.index").exists(), 120, "3 epochs", process)
+    _, stderr, _ = stop(process)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    (line,) = messages(stderr)
+    kept = int(line.split("checkpoint after epoch ")[1].split()[0])
+    assert kept < 24 and line.endswith(f"To continue: tfweek3 {' '.join(args)} --resume")
+    again = run(*args, "--resume")
+    assert again.returncode == 0, again.stderr
+    history = json.loads((out / "history.json").read_text())
+    assert history["learning_rate"] == pytest.approx([0.01] * 12 + [0.001] * 12)
