@@ -129,6 +129,7 @@ def test_train_names_what_is_wrong_with_the_schedule_file(tmp_path, capsys):
                                           "not JSON (") and err.count("\n") == 1
 
 
+@pytest.mark.slow  # the same stop as tfweek3 train's (test_stops.py); resuming: tested above
 def test_a_replay_stopped_by_ctrl_c_continues_with_resume(tmp_path):
     from helpers_processes import messages, run, start, stop
     from helpers_search import wait_for
