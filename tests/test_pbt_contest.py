@@ -73,3 +73,15 @@ def test_the_summary_counts_the_seeds_each_search_won():
     assert table["pbt replay"]["wins"] is None
     assert table["pbt"]["test"] == pytest.approx(0.925)
     assert table["random"]["test_sd"] == pytest.approx(math.sqrt(2) * 0.025)
+
+
+def test_the_sitter_does_not_halve_alpha_below_its_floor(tmp_path):
+    sitter = AutoSitter(tmp_path, budget=20, learning_rate=0.3, patience=1, floor=0.1)
+    history = [0.5]
+    written = []
+    for _ in range(5):
+        history.append(0.5)  # the first day judged is the best; then a plateau every day
+        write_history(tmp_path, history)
+        sitter(len(history) + 1)
+        written.append(control(tmp_path))
+    assert written == [[], ["learning_rate 0.15"], ["learning_rate 0.1"], [], []]

@@ -6,8 +6,9 @@ The budget is P models x E epochs. Three ways to spend it on the digits:
 * pandas + caviar: population-based training, P members of E epochs each, the
   worst copying the best every K epochs (`tfweek3 tune --strategy pbt`);
 * pandas: one model trained for P x E epochs, babysat by a rule (`AutoSitter`):
-  when the validation accuracy has not improved for 3 days (epochs), halve
-  alpha; when a day went badly, roll back to the best day and halve alpha.
+  start from alpha in the middle of its range and beta = 0.9; when the
+  validation accuracy has not improved for 3 days (epochs), halve alpha; when
+  a day went badly, roll back to the best day and halve alpha.
 
 Each is judged on the validation set, which chose it, and on the test set,
 which nothing saw: the random search's best trial is trained again (the same
@@ -36,6 +37,7 @@ from tfweek3.tuning.search import run_search
 from tfweek3.tuning.search_space import BATCH_NORM_LAYER, SearchSpace
 
 METHODS = ("random", "pbt", "pbt replay", "babysat")
+LECTURE_BETA = 0.9  # "beta = 0.9 is a good default" (the lecture on momentum)
 
 
 class AutoSitter:
@@ -44,15 +46,17 @@ class AutoSitter:
     Before each day it reads yesterday's validation accuracy from history.csv:
     a new best is remembered; `drop` below the best day, it rolls back to the
     best day and halves alpha; after `patience` days without a new best, it
-    halves alpha. After `budget` days trained (rolled-back days count: they
-    were trained) it writes stop.
+    halves alpha, never below `floor` (the bottom of the searched range).
+    After `budget` days trained (rolled-back days count: they were trained)
+    it writes stop.
     """
 
     def __init__(self, directory: str | Path, budget: int, learning_rate: float,
-                 patience: int = 3, drop: float = 0.02, factor: float = 0.5):
+                 patience: int = 3, drop: float = 0.02, factor: float = 0.5,
+                 floor: float = 0.0):
         self.directory = Path(directory)
         self.budget = budget
-        self.learning_rate = learning_rate
+        self.learning_rate, self.floor = learning_rate, floor
         self.patience, self.drop, self.factor = patience, drop, factor
         self.days = 0
         self.rollbacks = 0
@@ -88,8 +92,10 @@ class AutoSitter:
         return lines + self._halve()
 
     def _halve(self) -> list[str]:
-        self.learning_rate *= self.factor
         self.since_best = 0
+        if self.learning_rate <= self.floor:
+            return []
+        self.learning_rate = max(self.floor, self.learning_rate * self.factor)
         return [f"learning_rate {self.learning_rate!r}"]
 
     def _val_accuracy(self, epoch: int) -> float:
@@ -109,19 +115,24 @@ def babysat(space: SearchSpace, budget: int, data: Dataset, seed: int,
     """One model of the space's (fixed) architecture, babysat by AutoSitter for `budget` epochs.
 
     The architecture, optimizer and mini-batch size are the space's first
-    values (give a space that fixes them); alpha and 1 - beta start in the
-    middle of their ranges on the log scale.
+    values (give a space that fixes them). alpha starts in the middle of its
+    range on the log scale, beta at the lecture's default, 0.9. (Not 0.99, the
+    middle of 1 - beta's range: Keras's momentum keeps alpha inside its
+    velocity, v = beta v - alpha dW, W += v, so after a rollback a velocity
+    built with the old alpha pushes the weights for about 1 / (1 - beta) steps
+    whatever the new alpha; with 0.99 the rolled-back day went as badly again
+    and again, however low alpha went.)
     """
     from tfweek3.training.evaluation import evaluate
 
     config = BabysitConfig(
-        directory=directory, dataset=data.name,  # data.name is the spec it was loaded from epochs=budget,
+        directory=directory, dataset=data.name, epochs=budget,  # data.name: the spec it came from
         learning_rate=middle(*space.learning_rate),
-        beta=1.0 - middle(*space.one_minus_beta), optimizer=space.optimizer[0],
+        beta=LECTURE_BETA, optimizer=space.optimizer[0],
         hidden_units=(space.units[0],) * space.layers[0],
         batch_norm=BATCH_NORM_LAYER if space.batch_norm[0] else "none",
         batch_size=space.batch_size[0], seed=seed)
-    sitter = AutoSitter(directory, budget, config.learning_rate)
+    sitter = AutoSitter(directory, budget, config.learning_rate, floor=space.learning_rate[0])
     first = True
     while True:
         try:
