@@ -294,7 +294,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def format_summary(table: list[dict[str, Any]]) -> str:
     """The summary as a Markdown table."""
     header = ("| method | val accuracy it was chosen by | val accuracy, last epoch | "
-              "test accuracy (mean +- sd) | seeds with the best test accuracy | seconds |")
+              "test accuracy (mean +- sd) | seeds with the best test accuracy (ties: each) | "
+              "seconds |")
     lines = [header, "|---|---:|---:|---:|---:|---:|"]
     for t in table:
         chosen = "-" if t["chosen_by"] is None else f"{t['chosen_by']:.4f}"
