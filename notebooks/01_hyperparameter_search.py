@@ -352,7 +352,7 @@ fig
 #   schedule, with its network, is all the population found; the other members paid for finding
 #   it. It also shows what PBT costs at this size: every 2 epochs each member builds and compiles
 #   a new model and writes a checkpoint, which takes longer than the 2 epochs of digits, so the
-#   search took about 3 times as long as random search for the same epochs (see the seconds).
+#   search took more than twice as long as random search for the same epochs (the seconds).
 # - PBT's winner is the member that ranked best on the validation set after its last of many
 #   rankings: its validation accuracy is a little optimistic, as the test accuracy shows.
 
