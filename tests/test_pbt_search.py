@@ -137,8 +137,9 @@ def test_pbt_with_two_workers_survives_a_worker_killed_mid_generation(tmp_path):
     assert (folder / "best_schedule.json").exists() and (folder / "schedules.png").exists()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGKILL,
-                                    pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("signum", [
+    pytest.param(signal.SIGKILL, id="SIGKILL"),
+    pytest.param(signal.SIGINT, id="SIGINT", marks=pytest.mark.slow)])
 def test_pbt_stopped_mid_generation_resumes_without_losing_or_repeating_one(tmp_path, signum):
     paused = tmp_path / "paused"
     folder = tmp_path / "search"
