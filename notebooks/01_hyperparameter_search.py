@@ -25,10 +25,13 @@
 #    rolled back.
 # 6. Cut the losers early (median-stopping pruning) and see which hyperparameters mattered, beside
 #    the lecture's claim that $\alpha$ matters most.
+# 7. Pandas + caviar = PBT: population-based training, the schedule it finds, and PBT against
+#    random search and one babysat model at the same number of training epochs.
 #
 # The searches are KerasTuner's, wired to the week's training loop in `tfweek3.tuning`; every
 # trial trains the course network on digits with `tfweek3.train`. This notebook's own helpers:
-# `tfweek3.course.grid_vs_random`, `tfweek3.course.log_scale`, `tfweek3.course.search_rounds`, `tfweek3.course.nudges`.
+# `tfweek3.course.grid_vs_random`, `tfweek3.course.log_scale`, `tfweek3.course.search_rounds`, `tfweek3.course.nudges`,
+# `tfweek3.course.pbt_contest`.
 #
 # Which hyperparameters first (the lecture): $\alpha$; then momentum $\beta$, the mini-batch size
 # and the hidden units; then the number of layers and learning-rate decay. Adam's $\beta_1$,
@@ -50,10 +53,18 @@ from tfweek3.course import (
     grid_vs_random,
     log_scale,
     nudges,
+    pbt_contest,
     pruning_importance,
     search_rounds,
 )
 from tfweek3.tuning.babysit import BabysitConfig, babysit
+from tfweek3.tuning.pbt_results import (
+    copies,
+    final_ranking,
+    format_population_table,
+    lineage,
+    plot_schedules,
+)
 from tfweek3.tuning.results import format_table, rank, summary_line
 from tfweek3.tuning.search_space import SearchSpace
 from tfweek3.tuning.trial_figures import plot_curves, plot_importance, plot_parallel
@@ -73,6 +84,10 @@ CAVIAR_EPOCHS = 1 if FAST else 15
 BABYSIT_EPOCHS = 4 if FAST else 12
 PRUNE_TRIALS = 8 if FAST else 30         # section 6: one random search, with and without pruning
 PRUNE_EPOCHS = 3 if FAST else 12
+PBT_SEEDS = 1 if FAST else 3             # pbt against random search and one babysat model
+PBT_POPULATION = 2 if FAST else 8        # members (and random trials)
+PBT_EPOCHS = 4 if FAST else 12           # epochs per member (and per random trial)
+PBT_READY = 2                            # epochs between two exploit/explore steps
 RUNS = Path("runs") / "01_hyperparameter_search"   # where the searches write their trials
 SEED = 0
 
@@ -226,7 +241,7 @@ print(f"2 workers:           {use['training_seconds']:.0f} s of training, {cavia
 # With little compute, train one model and watch it: every "day" (here, every epoch) look at the
 # curves, nudge the learning rate up or down, and when a day goes badly, go back to yesterday's
 # weights. `tfweek3.babysit` reads a control file before each epoch (`learning_rate 0.1`,
-# `momentum 0.99`, `rollback 6`, `stop`); `tfweek3.nudges.ScriptedNudges` writes it on the days of
+# `momentum 0.99`, `rollback 6`, `stop`); `tfweek3.course.nudges.ScriptedNudges` writes it on the days of
 # a script, as a person would:
 #
 # - start with $\alpha = 0.003$: safe, but the curve climbs slowly;
@@ -337,6 +352,97 @@ plot_parallel(full.records, "val_accuracy", "max")
 # what "$\alpha$ matters most" looks like. Impurity importance leans towards hyperparameters with
 # many distinct values ($\alpha$, $1 - \beta$, the units) over on/off ones (batch norm), so read a
 # small share of batch norm with care.
+# ## 7. Pandas + caviar = PBT
+#
+# Population-based training (Jaderberg et al., 2017) babysits inside caviar. A population of
+# models trains side by side, as in caviar; every few epochs (here every 2, one *generation*) the
+# members are ranked on the validation accuracy, and the worst quarter does what a babysitter
+# does to a run that went badly, with a better run's weights at hand:
+#
+# - *exploit*: copy the weights and the optimizer's state (momentum's velocity) of a member of
+#   the best quarter, with its hyperparameters;
+# - *explore*: nudge what was copied: $\alpha$ and $1 - \beta$ times 1.25 or 0.8 (or, one time in
+#   five, drawn afresh on their log scales).
+#
+# The others go on. No member trains longer than a random-search trial would; what changes is
+# that the population's epochs are spent on the members that are doing well, and that each
+# member's $\alpha$ and $\beta$ change over time: PBT finds a *schedule*, not one value.
+# `tfweek3 tune --strategy pbt` is a KerasTuner oracle (each trial is one member's generation, its
+# checkpoint written under `--dir` for the next); it runs in one process, with `--workers N`, or on
+# several hosts, like the other searches.
+#
+# The same budget for three ways of spending it, on the network of section 3 (2 hidden layers of
+# 25 units, momentum SGD, mini-batches of 32), over the whole $\alpha$ and $1 - \beta$ ranges,
+# for several seeds:
+#
+# - caviar: a random search, 8 trials of 12 epochs;
+# - pandas + caviar: PBT, 8 members of 12 epochs, a step every 2 epochs;
+# - pandas: one model trained for 8 x 12 = 96 epochs, babysat by a rule
+#   (`pbt_contest.AutoSitter`): start with $\alpha = 0.01$, the middle of its range on the log
+#   scale, and the lecture's $\beta = 0.9$; when the validation accuracy has not improved for 3
+#   epochs, halve $\alpha$ (not below $10^{-4}$, the bottom of the range); when an epoch ends 0.02
+#   below the best one, roll back to the best one and halve $\alpha$.
+#
+# Each is judged after its last epoch on the validation set (which chose it) and on the test set
+# (which nothing saw). "pbt replay" trains a fresh model on PBT's best schedule
+# (`tfweek3 train --schedule best_schedule.json`).
+
+# %%
+pbt_space = SearchSpace(units=(25, 25), layers=(2, 2), batch_size=(32,), batch_norm=(False,),
+                        optimizer=("momentum",))
+contest_rows = pbt_contest.contest(PBT_SEEDS, PBT_POPULATION, PBT_EPOCHS, PBT_READY, pbt_space,
+                                   str(RUNS / "pbt_contest"), log=lambda line: None)
+pbt_config = SearchConfig(strategy="pbt", population=PBT_POPULATION, epochs=PBT_EPOCHS,
+                          ready_epochs=PBT_READY, space=pbt_space, seed=0)
+pbt_records = pbt_contest.population_records(str(RUNS / "pbt_contest"), seed=0)
+pbt_winner = final_ranking(pbt_records, "max")[0]
+pbt_lineage = lineage(pbt_records, pbt_winner)
+print(format_population_table(final_ranking(pbt_records, "max"), pbt_records, "val_accuracy"))
+print(f"\nseed 0: {pbt_contest.all_copies(pbt_records)} copies in "
+      f"{pbt_config.generations - 1} steps; the winner, member {pbt_winner['member']}, descends "
+      f"from member {pbt_lineage[0]['member']} through {copies(pbt_lineage)} copies")
+for record in pbt_lineage:
+    print(f"  generation {record['generation']}: member {record['member']} (trial "
+          f"{record['trial']}), alpha={record['learning_rate']:.4g} beta={record['beta']:.4f} "
+          f"-> val_accuracy={record['score']:.4f}")
+
+# %%
+# %matplotlib inline
+plot_schedules(pbt_records, pbt_config, pbt_lineage)
+
+# %% [markdown]
+# Each line is one member's $\alpha$ (left) and $1 - \beta$ (right) over its epochs; a dashed
+# jump is a copy: the member took another's weights and a nudged version of its hyperparameters.
+# The bold line is the winner's lineage, the schedule PBT found (seed 0's search; the search's
+# own figure is `runs/01_hyperparameter_search/pbt_contest/pbt_0/schedules.png`).
+
+# %%
+pbt_table = pbt_contest.summarize(contest_rows)
+print(pbt_contest.format_summary(pbt_table))
+pbt_contest.plot_contest(contest_rows)
+
+# %% [markdown]
+# What the committed run says (3 seeds; a fresh run prints its own table):
+#
+# - **PBT against random search** (caviar): PBT's winner beat random search's on the test set in
+#   every seed, by about 6 points on average, and far more steadily (sd 0.004 against 0.055).
+#   Random search spends each trial's 12 epochs on one $\alpha$ and $\beta$, and with 8 draws
+#   over four decades of $\alpha$ some land where momentum SGD crawls or blows up. PBT starts from
+#   as many draws, but after 2 epochs the worst quarter takes over the best members' weights and
+#   nearby $\alpha$: most of the population's 96 epochs go to members that are doing well.
+# - **PBT against one babysat model** (pandas): the babysat model had the best test accuracy in
+#   every seed, a little above PBT's. On the digits, once $\alpha$ is in the right decade, one
+#   model trained for 96 epochs with $\alpha$ halved on its plateaus beats the best of 8 models
+#   trained for 12: the budget buys more as epochs of one model than as candidates. PBT does not
+#   win here; it would where a run's good $\alpha$ is hard to guess and a bad one costs many
+#   epochs, which is where babysitting one model is a gamble.
+# - The replay of PBT's schedule on a fresh model gives the winner's numbers exactly: the
+#   schedule, with its network, is all the population found; the other members paid for finding
+#   it. It also shows what PBT costs at this size: every 2 epochs each member builds and compiles
+#   a new model and writes a checkpoint, which takes longer than the 2 epochs of digits, so the
+#   search took more than twice as long as random search for the same epochs (the seconds).
+# - PBT's winner is the member that ranked best on the validation set after its last of many
+#   rankings: its validation accuracy is a little optimistic, as the test accuracy shows.
 
 # %% [markdown]
 # ## What you should see
@@ -372,6 +478,11 @@ print(f"6. pruning: {gain['pruned_trials']} of {gain['trials']} trials pruned, "
       f"{gain['best_pruned']:.3f} with")
 print(f"   most important without pruning: {pruning_importance.top_line(full.importance)}; "
       f"with: {pruning_importance.top_line(pruned.importance)}")
+print(f"7. pbt, {PBT_POPULATION} x {PBT_EPOCHS} epochs each, {PBT_SEEDS} seeds (test accuracy "
+      f"after the last epoch, mean over seeds):")
+for row in pbt_table:
+    print(f"   {row['method']:>10}: val {row['val']:.3f}, test {row['test']:.3f} "
+          f"(sd {row['test_sd']:.3f}), {row['seconds']:.0f} s per run")
 
 # %% [markdown]
 # ## Try it yourself

@@ -14,7 +14,7 @@ from tfweek3.training.network import build_network
 
 FLAGS = ["--dataset", "--hidden", "--batch-norm", "--optimizer", "--learning-rate", "--beta",
          "--batch-size", "--epochs", "--patience", "--seed", "--validation-fraction", "--out",
-         "--resume", "--jit-compile", "--quiet"]
+         "--resume", "--jit-compile", "--quiet", "--schedule"]
 
 
 def test_help_documents_every_flag(capsys):

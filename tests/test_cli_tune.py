@@ -39,6 +39,8 @@ def test_flags_round_trip_through_the_worker_command_line():
         seed=5, objective="val_loss", grid_points=4, rounds=2, zoom_k=2, margin=0.25,
         workers=1, threads=2, top_k=3, project="round_2", write_results=False,
         tensorboard=False, prune="median", prune_min_trials=3, prune_after=2,
+        population=5, ready_epochs=3, exploit_quantile=0.3, perturb_factor=1.5,
+        resample_probability=0.125,
         space=SearchSpace(learning_rate=(3.3e-4, 0.123456789), one_minus_beta=(0.002, 0.05),
                           units=(10, 20), layers=(2, 2), batch_size=(32, 128),
                           batch_norm=(True,), optimizer=("sgd", "adam")),
@@ -70,6 +72,13 @@ def test_a_single_value_fixes_a_range():
     (["--prune-min-trials", "0"], "--prune-min-trials", "at least 1"),
     (["--prune", "median", "--epochs", "4", "--prune-after", "4"], "--prune-after",
      "below --epochs (4)"),
+    (["--strategy", "pbt", "--prune", "median"], "--prune", "pbt replaces its losing members"),
+    (["--population", "1"], "--population", "at least 2"),
+    (["--strategy", "pbt", "--epochs", "4", "--ready-epochs", "4"], "--ready-epochs",
+     "must be below --epochs (4)"),
+    (["--exploit-quantile", "0.6"], "--exploit-quantile", "(0, 0.5]"),
+    (["--perturb-factor", "0.8"], "--perturb-factor", "above 1"),
+    (["--resample-probability", "1.5"], "--resample-probability", "[0, 1]"),
 ])
 def test_bad_input_is_one_line_naming_the_flag_and_exit_2(flags, named, says, capsys, tmp_path):
     status, captured = run_main(["tune", "--dir", str(tmp_path), *flags], capsys)

@@ -6,7 +6,7 @@
 The package is built in floors; each imports only from the floors below it:
 
     tfweek3.layers     batch norm and softmax: the note's formulas as Keras layers (and in NumPy)
-    tfweek3.training   the data, the course network, the GradientTape loop, checkpoints
+    tfweek3.training   the data, the course network, the GradientTape loop, checkpoints, schedules
     tfweek3.tuning     hyperparameter search with KerasTuner, caviar and pandas
     tfweek3.cli        the `tfweek3` command line
     tfweek3.course     the notebooks' experiments, one module per claim of the note
@@ -42,6 +42,9 @@ _PUBLIC = {
     "TrainResult": "tfweek3.training.loop",
     "make_train_step": "tfweek3.training.loop",
     "train": "tfweek3.training.loop",
+    "Schedule": "tfweek3.training.schedule",
+    "load_schedule": "tfweek3.training.schedule",
+    "train_on_schedule": "tfweek3.training.schedule",
     "SearchSpace": "tfweek3.tuning.search_space",
     "sample_beta": "tfweek3.tuning.search_space",
     "sample_learning_rate": "tfweek3.tuning.search_space",
@@ -61,6 +64,7 @@ __all__ = [
     "Dataset",
     "DivergedError",
     "ManualBatchNorm",
+    "Schedule",
     "SearchConfig",
     "SearchSpace",
     "SoftmaxClassifier",
@@ -72,6 +76,7 @@ __all__ = [
     "cost",
     "hardmax",
     "load_dataset",
+    "load_schedule",
     "make_optimizer",
     "make_train_step",
     "random_vs_grid_win_rate",
@@ -84,6 +89,7 @@ __all__ = [
     "swap_batch_norm",
     "synthetic_score",
     "train",
+    "train_on_schedule",
 ]
 
 
@@ -125,6 +131,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from tfweek3.training.loop import DivergedError, TrainResult, make_train_step, train
     from tfweek3.training.network import build_network
     from tfweek3.training.optimizers import make_optimizer
+    from tfweek3.training.schedule import Schedule, load_schedule, train_on_schedule
     from tfweek3.tuning.babysit import BabysitConfig, babysit
     from tfweek3.tuning.config import SearchConfig
     from tfweek3.tuning.search import run_search

@@ -6,7 +6,12 @@ TFWEEK3_TEST_DYING_WORKER=ID    the worker process with that KerasTuner tuner id
 TFWEEK3_TEST_PAUSE=N:E:FILE     the N-th trial this process trains (from 1) stops after epoch E:
                                 it writes FILE (holding its pid) and waits to be killed. Only
                                 once: a process started after FILE exists does not pause.
+                                N = any: the first trial that reaches epoch E (epochs of a pbt
+                                member count over its whole life, so E picks a generation).
 TFWEEK3_TEST_PAUSE_TUNER=ID     with it, only the process with that tuner id pauses
+
+Trials train through `train` as tuning/tuner.py (random, grid) and tuning/pbt_tuner.py (pbt)
+import it: both are replaced.
 """
 
 import os
@@ -15,21 +20,25 @@ import time
 if os.environ.get("TFWEEK3_TEST_DYING_WORKER") == os.environ.get("KERASTUNER_TUNER_ID", "-"):
     os._exit(3)
 
+TRAINING_MODULES = ("tfweek3.tuning.tuner", "tfweek3.tuning.pbt_tuner")
+
 if os.environ.get("TFWEEK3_TEST_FAILING_TRIALS"):
-    from tfweek3.tuning import tuner
+    import importlib
 
     def failing_train(model, data, **kwargs):
         raise ValueError("injected: the data set could not be read")
 
-    tuner.train = failing_train
+    for name in TRAINING_MODULES:
+        importlib.import_module(name).train = failing_train
 
 PAUSE = os.environ.get("TFWEEK3_TEST_PAUSE")
 if PAUSE and os.environ.get("TFWEEK3_TEST_PAUSE_TUNER", os.environ.get("KERASTUNER_TUNER_ID")) \
         == os.environ.get("KERASTUNER_TUNER_ID"):
-    from tfweek3.tuning import tuner
+    import importlib
+
+    from tfweek3.training.loop import train as real_train
 
     trial_number, pause_epoch, marker = PAUSE.split(":", 2)
-    real_train = tuner.train
     calls = []
 
     def pausing_train(model, data, *, on_epoch_end, **kwargs):
@@ -37,7 +46,7 @@ if PAUSE and os.environ.get("TFWEEK3_TEST_PAUSE_TUNER", os.environ.get("KERASTUN
 
         def hook(epoch, logs):
             stop = on_epoch_end(epoch, logs)
-            if (len(calls) == int(trial_number) and epoch == int(pause_epoch)
+            if (trial_number in ("any", str(len(calls))) and epoch == int(pause_epoch)
                     and not os.path.exists(marker)):
                 with open(marker + ".tmp", "w") as f:
                     f.write(str(os.getpid()))
@@ -47,4 +56,5 @@ if PAUSE and os.environ.get("TFWEEK3_TEST_PAUSE_TUNER", os.environ.get("KERASTUN
 
         return real_train(model, data, on_epoch_end=hook, **kwargs)
 
-    tuner.train = pausing_train
+    for name in TRAINING_MODULES:
+        importlib.import_module(name).train = pausing_train

@@ -5,10 +5,17 @@ lines like `E0000 ... failed call to cuInit: ... UNKNOWN ERROR (303)` to the
 process's stderr, from C++ code that runs before TF_CPP_MIN_LOG_LEVEL is read.
 `import_tensorflow` imports it with file descriptor 2 sent to a temporary file,
 then passes on every line that is not one of those known start-up lines.
+
+It also drops TensorFlow's warning "N out of the last M calls to <function
+train_epoch> triggered tf.function retracing": `tfweek3.train` compiles new
+functions for each model it trains, traced once each (TrainResult.traces), and
+a search or a pbt population trains many models in one process, which that
+warning's count takes for retracing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -20,6 +27,13 @@ NOISE = re.compile(
     r"|[IWE]\d{4} [\d:.]+ +\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor"
     r"|cuda_diagnostics|gpu_device)\.cc:\d+\]"
     r"|To enable the following instructions: .* in other operations, rebuild TensorFlow)")
+
+
+class OneTracePerModel(logging.Filter):
+    """Drops TensorFlow's retracing warning (see the module's docstring); passes the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
 
 
 def import_tensorflow():
@@ -42,4 +56,5 @@ def import_tensorflow():
             for line in captured.read().decode("utf-8", errors="replace").splitlines():
                 if not NOISE.match(line):
                     print(line, file=sys.stderr)
+    tf.get_logger().addFilter(OneTracePerModel())
     return tf

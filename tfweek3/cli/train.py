@@ -3,6 +3,7 @@
     tfweek3 train                                   # digits, 25-12 hidden units, ManualBatchNorm, Adam
     tfweek3 train --dataset signs:~/course/datasets --epochs 100 --learning-rate 0.0001
     tfweek3 train --out runs/a --resume             # go on from the last checkpoint in runs/a
+    tfweek3 train --schedule runs/tune/best_schedule.json   # replay a schedule found by pbt
 
 The output folder gets history.json (one list per metric, one entry per epoch),
 metrics.json (final loss and accuracy on train, validation and test, measured
@@ -21,6 +22,10 @@ import time
 from tfweek3.cli import checks
 from tfweek3.cli import types as cli_types
 from tfweek3.training.names import BATCH_NORMS, OPTIMIZERS
+
+# The flags a schedule file replaces (their destinations): given with --schedule, they are an error.
+SCHEDULE_SETS = ("hidden", "batch_norm", "optimizer", "learning_rate", "beta", "batch_size",
+                 "epochs")
 
 
 def add_parser(subparsers) -> None:
@@ -73,12 +78,31 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--jit-compile", action="store_true",
                         help="compile the training step with XLA")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run, on_stop=stopped)
+    parser.add_argument("--schedule", metavar="FILE", default=None,
+                        help="replay a schedule (best_schedule.json of `tfweek3 tune --strategy "
+                        "pbt`) from scratch: it sets the network, the optimizer, the mini-batch "
+                        "size, the epochs, and alpha and beta epoch by epoch")
+    parser.set_defaults(func=run, on_stop=stopped, schedule_sets={
+        dest: parser.get_default(dest) for dest in SCHEDULE_SETS})
 
 
 def run(args: argparse.Namespace) -> int:
     from tfweek3.training.data import DataError, load_dataset
+    from tfweek3.training.schedule import ScheduleError, load_schedule
 
+    schedule = None
+    if args.schedule is not None:
+        try:
+            schedule = load_schedule(args.schedule)
+        except ScheduleError as error:
+            return _error(f"argument --schedule: {error}")
+        for dest, default in args.schedule_sets.items():
+            if getattr(args, dest) != default:
+                flag = "--" + dest.replace("_", "-")
+                return _error(f"argument {flag}: not allowed with --schedule, which sets it")
+        args.hidden, args.batch_norm = schedule.hidden_units, schedule.batch_norm
+        args.optimizer, args.batch_size = schedule.optimizer, schedule.batch_size
+        args.epochs = schedule.epochs
     try:
         data = load_dataset(args.dataset, validation_fraction=args.validation_fraction,
                             seed=args.seed)
@@ -97,20 +121,27 @@ def run(args: argparse.Namespace) -> int:
     from tfweek3.training.evaluation import evaluate
     from tfweek3.training.loop import DivergedError, train
     from tfweek3.training.network import build_network
+    from tfweek3.training.schedule import train_on_schedule
 
     keras.utils.set_random_seed(args.seed)
     model = build_network(data.input_dim, data.num_classes, hidden_units=args.hidden,
                           batch_norm=args.batch_norm)
     start = time.perf_counter()
+    common = {"seed": args.seed, "patience": args.patience,
+              "checkpoint_dir": os.path.join(args.out, "checkpoints"), "resume": args.resume,
+              "log_dir": os.path.join(args.out, "logs"), "jit_compile": args.jit_compile,
+              "verbose": 0 if args.quiet else 1}
     try:
-        result = train(
-            model, data, epochs=args.epochs, batch_size=args.batch_size,
-            optimizer=args.optimizer, learning_rate=args.learning_rate, beta=args.beta,
-            seed=args.seed, patience=args.patience,
-            checkpoint_dir=os.path.join(args.out, "checkpoints"), resume=args.resume,
-            log_dir=os.path.join(args.out, "logs"), jit_compile=args.jit_compile,
-            verbose=0 if args.quiet else 1,
-        )
+        if schedule is None:
+            result = train(model, data, epochs=args.epochs, batch_size=args.batch_size,
+                           optimizer=args.optimizer, learning_rate=args.learning_rate,
+                           beta=args.beta, **common)
+        else:
+            print(_schedule_line(schedule, args.schedule), flush=True)
+            result = train_on_schedule(
+                model, data, schedule, on_segment=lambda s: print(
+                    f"epochs {s.first_epoch}-{s.last_epoch}: alpha={s.learning_rate:.4g} "
+                    f"beta={s.beta:.4g}", flush=True), **common)
     except DivergedError as error:
         _write_history(args.out, error.history)
         kept = len(error.history["loss"])
@@ -137,6 +168,18 @@ def run(args: argparse.Namespace) -> int:
           f"{metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}; "
           f"outputs in {args.out}")
     return 0
+
+
+def _schedule_line(schedule, path: str) -> str:
+    """What is replayed: the network and where the schedule comes from."""
+    found = schedule.found_by
+    where = ""
+    if "score" in found:
+        where = (f", found by {found.get('search', 'a search')} (member {found.get('member')}, "
+                 f"{found.get('objective')}={found['score']:.4f} on {found.get('dataset')})")
+    return (f"replaying {path}{where}: {len(schedule.segments)} segments, {schedule.epochs} "
+            f"epochs, hidden {','.join(map(str, schedule.hidden_units)) or 'none'}, batch norm "
+            f"{schedule.batch_norm}, {schedule.optimizer}, mini-batches of {schedule.batch_size}")
 
 
 def plot_learning_curves(history: dict[str, list[float]], path: str) -> None:

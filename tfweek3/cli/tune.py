@@ -5,6 +5,7 @@
     tfweek3 tune --strategy coarse-to-fine --rounds 3 --trials 30
     tfweek3 tune --workers 2                       # caviar: 2 models at a time
     tfweek3 tune --prune median                    # stop trials below the median early
+    tfweek3 tune --strategy pbt --population 8 --epochs 20 --ready-epochs 2
 
 Running the same command again on the same --dir continues the search;
 --overwrite starts afresh. Bad flags or ranges: one line on stderr, exit 2.
@@ -34,7 +35,7 @@ DEFAULTS = SearchSpace()
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "tune", help="hyperparameter search with KerasTuner (random, grid, coarse-to-fine)",
+        "tune", help="hyperparameter search with KerasTuner (random, grid, coarse-to-fine, pbt)",
         description="Search the learning rate alpha (log scale), momentum beta (1 - beta "
         "on a log scale), hidden units and layers, mini-batch size, batch norm and the "
         "optimizer with KerasTuner. Each trial trains with the week's GradientTape loop. "
@@ -44,11 +45,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "keeping every finished trial.",
     )
     parser.add_argument("--strategy", choices=STRATEGIES, default="random",
-                        help="random search, grid search or coarse-to-fine rounds (random)")
+                        help="random search, grid search, coarse-to-fine rounds or "
+                        "population-based training (random)")
     parser.add_argument("--trials", type=types.positive_int, default=30,
                         help="number of trials, diverged ones included (30)")
     parser.add_argument("--epochs", type=types.positive_int, default=10,
-                        help="epochs per trial (10)")
+                        help="epochs per trial; pbt: per member, in all (10)")
     parser.add_argument("--dataset", type=types.dataset_spec, default="digits",
                         help="digits, signs:FOLDER or npz:FILE (digits)")
     parser.add_argument("--workers", type=types.positive_int, default=1,
@@ -95,6 +97,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="prune only once this many other trials reached the epoch (5)")
     prune.add_argument("--prune-after", type=types.positive_int, default=2,
                        help="every trial trains at least this many epochs (2)")
+    pbt = parser.add_argument_group(
+        "population-based training (pbt)",
+        "--population members train side by side for --epochs epochs each; every --ready-epochs "
+        "epochs the worst copy the weights of the best and perturb their alpha and 1 - beta "
+        "(--trials is not used: each member's step is one trial)")
+    pbt.add_argument("--population", type=types.positive_int, default=8,
+                     help="members of the population (8)")
+    pbt.add_argument("--ready-epochs", type=types.positive_int, default=2,
+                     help="epochs between two exploit/explore steps (2)")
+    pbt.add_argument("--exploit-quantile", type=types.number, default=0.25,
+                     help="the bottom share of the members copies the top share (0.25)")
+    pbt.add_argument("--perturb-factor", type=types.number, default=1.25,
+                     help="a copy's alpha and 1 - beta are multiplied or divided by it (1.25)")
+    pbt.add_argument("--resample-probability", type=types.number, default=0.2,
+                     help="...or drawn afresh from the search space, with this probability (0.2)")
     other = parser.add_argument_group("other")
     other.add_argument("--top-k", type=types.positive_int, default=5,
                        help="rows of the table printed at the end (5)")
@@ -121,6 +138,9 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         directory=args.directory, seed=args.seed, objective=args.objective, space=space,
         grid_points=args.grid_points, rounds=args.rounds, zoom_k=args.zoom_k,
         margin=args.margin, workers=args.workers, threads=args.threads, top_k=args.top_k,
+        population=args.population, ready_epochs=args.ready_epochs,
+        exploit_quantile=args.exploit_quantile, perturb_factor=args.perturb_factor,
+        resample_probability=args.resample_probability,
         project=args.project, write_results=not args.no_results,
         tensorboard=not args.no_tensorboard, prune=args.prune,
         prune_min_trials=args.prune_min_trials, prune_after=args.prune_after,

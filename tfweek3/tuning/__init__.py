@@ -12,6 +12,9 @@
     trial_figures.py           curves.png, importance.png, parallel.png
     search.py                  run_search: random, grid, coarse to fine
     caviar.py                  many models at once: a chief and worker processes (no TensorFlow)
+    pbt.py                     population-based training: its KerasTuner oracle, exploit and explore
+    pbt_tuner.py               a pbt trial: one member's generation, from its parent's checkpoint
+    pbt_results.py             a pbt search's winner, lineage, best_schedule.json, schedules.png
     babysit.py                 pandas: one model nudged through a control file
 
 Imports from tfweek3.layers and tfweek3.training only.

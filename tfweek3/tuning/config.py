@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from tfweek3.training.names import DIRECTIONS
 from tfweek3.tuning.search_space import SearchSpace, SearchSpaceError
 
-STRATEGIES = ("random", "grid", "coarse-to-fine")
+STRATEGIES = ("random", "grid", "coarse-to-fine", "pbt")
 PRUNERS = ("none", "median")  # --prune: median stopping (pruning.py), or every trial to the end
 # A trial is scored on one of the metrics `train` records; DIRECTIONS says which way is better.
 OBJECTIVES = tuple(DIRECTIONS)
@@ -34,6 +34,9 @@ FLAGS = {
     "layers": "--layers", "batch_size": "--batch-sizes", "batch_norm": "--batch-norm",
     "optimizer": "--optimizers", "prune": "--prune", "prune_min_trials": "--prune-min-trials",
     "prune_after": "--prune-after",
+    "population": "--population", "ready_epochs": "--ready-epochs",
+    "exploit_quantile": "--exploit-quantile", "perturb_factor": "--perturb-factor",
+    "resample_probability": "--resample-probability",
 }
 
 
@@ -57,6 +60,11 @@ class SearchConfig:
     rounds: int = 3               # coarse-to-fine: number of rounds
     zoom_k: int = 3               # coarse-to-fine: a round's box spans its best k trials
     margin: float = 0.1           # coarse-to-fine: widening, as a share of the old range
+    population: int = 8           # pbt: members trained side by side (tuning/pbt.py)
+    ready_epochs: int = 2         # pbt: epochs between two exploit/explore steps
+    exploit_quantile: float = 0.25      # pbt: the bottom share copies the top share
+    perturb_factor: float = 1.25        # pbt: alpha and 1 - beta times 1.25 or 1/1.25 (0.8)
+    resample_probability: float = 0.2   # pbt: ...or drawn afresh from the search space
     workers: int = 1              # caviar: worker processes (tuning/caviar.py)
     threads: int | None = None    # TensorFlow threads of this process (None: all)
     top_k: int = 5                # rows of the table printed at the end
@@ -89,11 +97,15 @@ class SearchConfig:
         if self.strategy == "coarse-to-fine" and self.trials < self.rounds:
             raise SearchSpaceError(
                 f"trials: {self.trials} trials cannot fill {self.rounds} rounds")
+        if self.prune != "none" and self.strategy == "pbt":
+            raise SearchSpaceError("prune: pbt replaces its losing members itself; --prune works "
+                                   "with random, grid and coarse-to-fine")
         if self.prune != "none" and self.prune_after >= self.epochs:
             raise SearchSpaceError(f"prune_after: must be below --epochs ({self.epochs}), or no "
                                    f"trial can be stopped early")
         if not 0 <= self.margin < 1:
             raise SearchSpaceError("margin: must be in [0, 1)")
+        self._validate_population()
         self.space.validate()
         return self
 
@@ -109,6 +121,10 @@ class SearchConfig:
             "dataset": self.dataset, "directory": self.directory, "seed": self.seed,
             "objective": self.objective, "grid_points": self.grid_points, "rounds": self.rounds,
             "zoom_k": self.zoom_k, "margin": repr(self.margin), "workers": self.workers,
+            "population": self.population, "ready_epochs": self.ready_epochs,
+            "exploit_quantile": repr(self.exploit_quantile),
+            "perturb_factor": repr(self.perturb_factor),
+            "resample_probability": repr(self.resample_probability),
             "threads": self.threads, "top_k": self.top_k,
             "learning_rate": _range(space.learning_rate),
             "one_minus_beta": _range(space.one_minus_beta),
@@ -130,6 +146,28 @@ class SearchConfig:
         if not self.tensorboard:
             argv.append("--no-tensorboard")
         return argv
+
+    @property
+    def generations(self) -> int:
+        """pbt: the steps of --ready-epochs epochs that make --epochs (the last may be shorter)."""
+        return -(-self.epochs // self.ready_epochs)
+
+    def _validate_population(self) -> None:
+        if self.population < 2:
+            raise SearchSpaceError("population: must be at least 2 (members copy each other)")
+        if self.ready_epochs < 1:
+            raise SearchSpaceError("ready_epochs: must be at least 1")
+        if self.strategy == "pbt" and self.ready_epochs >= self.epochs:
+            raise SearchSpaceError(
+                f"ready_epochs: must be below --epochs ({self.epochs}), or no member would ever "
+                "copy another")
+        if not 0 < self.exploit_quantile <= 0.5:
+            raise SearchSpaceError("exploit_quantile: must be in (0, 0.5]")
+        if not self.perturb_factor > 1:
+            raise SearchSpaceError("perturb_factor: must be above 1 (alpha is multiplied by it "
+                                   "or divided by it)")
+        if not 0 <= self.resample_probability <= 1:
+            raise SearchSpaceError("resample_probability: must be in [0, 1]")
 
     def replace(self, **changes) -> SearchConfig:
         """A copy with some settings changed."""

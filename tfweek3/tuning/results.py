@@ -25,7 +25,8 @@ STATUSES = ("completed", "pruned", "diverged", "failed", "running")
 PRUNED_METRICS = {"marker": "pruned", "median": "pruned_median", "trials": "pruned_trials"}
 CSV_COLUMNS = ("round", "trial", "trial_id", "status", "score", "reason", "duration_seconds",
                "epochs", "pruned_median", "learning_rate", "beta", "one_minus_beta", "units",
-               "layers", "batch_size", "batch_norm", "optimizer")
+               "layers", "batch_size", "batch_norm", "optimizer",
+               "member", "generation", "parent")  # the last three: pbt (tuning/pbt.py)
 
 
 @dataclass
@@ -52,8 +53,9 @@ def record_from_state(state: dict[str, Any], direction: str,
     Keys: round, trial (from 1), trial_id (KerasTuner's), status (completed,
     pruned, diverged, failed or running), score, reason, duration_seconds,
     epochs, pruned_median (the median a pruned trial lost to), then the
-    hyperparameters, with beta derived as 1 - one_minus_beta. With `objective`,
-    also `curve`: the objective's value after each epoch.
+    hyperparameters, with beta derived as 1 - one_minus_beta; for pbt also
+    member, generation and parent (a trial number; None for the first
+    generation). With `objective`, also `curve`: the objective's value after each epoch.
     """
     metrics = state["metrics"]["metrics"]
 
@@ -110,6 +112,10 @@ def record_from_state(state: dict[str, Any], direction: str,
         observations = metrics.get(epoch_metric(objective), {}).get("observations", [])
         record["curve"] = [sum(o["value"]) / len(o["value"])
                            for o in sorted(observations, key=lambda o: o["step"])]
+    # pbt: the member, its generation (both from 1) and the trial whose weights it started from.
+    record["member"] = values.get("member")
+    record["generation"] = values.get("generation")
+    record["parent"] = int(values["parent"]) + 1 if values.get("parent") else None
     return record
 
 

@@ -6,6 +6,7 @@ with `trial.json` (tuner.py), and its distributed mode runs many workers against
 one oracle (caviar.py). `run_search` puts the week's pieces together:
 
 * random or grid search in one KerasTuner project (`search/`);
+* population-based training in one project (`pbt/`; pbt.py, pbt_tuner.py, pbt_results.py);
 * coarse to fine: rounds of random search, each in its own project folder
   (`round_1/`, ...), each round's box narrowed to the best trials of the previous one;
 * running the same search again on the same folder continues it: finished
@@ -26,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from tfweek3.tuning import caviar, storage
+from tfweek3.tuning import caviar, pbt_results, storage
 from tfweek3.tuning.config import SearchConfig, SearchError, round_number
 from tfweek3.tuning.importance import hyperparameter_importance
 from tfweek3.tuning.results import (
@@ -61,12 +62,14 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
 
     boxes: list[SearchSpace] = []
     if config.project is not None or config.strategy != "coarse-to-fine":
-        project = config.project or SEARCH_PROJECT
+        pbt = config.strategy == "pbt"
+        project = config.project or (pbt_results.PBT_PROJECT if pbt else SEARCH_PROJECT)
         # A worker of a coarse-to-fine round labels its lines with the round.
         number = round_number(project)
-        _run_project(config, strategy="grid" if config.strategy == "grid" else "random",
-                     space=config.space, trials=config.trials, project=project,
-                     label=f"round {number} " if number else "", log=log)
+        _run_project(config, strategy=config.strategy if config.strategy != "coarse-to-fine"
+                     else "random", space=config.space,
+                     trials=config.population * config.generations if pbt else config.trials,
+                     project=project, label=f"round {number} " if number else "", log=log)
         if role == "worker" or not config.write_results:
             return None
         records = collect_records(storage.join(config.directory, project), config.direction,
@@ -93,12 +96,22 @@ def run_search(config: SearchConfig, *, overwrite: bool = False,
                     if r["status"] == "completed"][:config.zoom_k]
             box = narrow_space(box, best, config.margin)
 
-    ranked = rank(records, config.direction)
+    if config.strategy == "pbt":  # the best member after its last epoch, not its best epoch
+        ranked = pbt_results.final_ranking(records, config.direction)
+    else:
+        ranked = rank(records, config.direction)
     best = ranked[0] if ranked and ranked[0]["status"] == "completed" else None
     result = SearchResult(records=records, best=best, directory=config.directory, boxes=boxes)
     result.importance = hyperparameter_importance(records, seed=config.seed)
     write_results(result, config)
-    log(format_table(ranked[:config.top_k], config.objective))
+    if config.strategy == "pbt":
+        pbt_results.write_population_results(result, config)
+        log(pbt_results.format_population_table(ranked[:config.top_k], records,
+                                                config.objective))
+        if best is not None:
+            log(pbt_results.schedule_line(result, config))
+    else:
+        log(format_table(ranked[:config.top_k], config.objective))
     log(summary_line(result, config))
     if failure:
         raise SearchError(f"the search stopped: {failure}")
@@ -116,7 +129,10 @@ def _run_project(config: SearchConfig, *, strategy: str, space: SearchSpace, tri
         caviar.limit_threads(config.threads, log=log)
         # TensorFlow and KerasTuner are imported here, in the processes that train or hold the oracle.
         from tfweek3.training.data import load_dataset
-        from tfweek3.tuning.tuner import make_tuner
+        if strategy == "pbt":
+            from tfweek3.tuning.pbt_tuner import make_pbt_tuner as make_tuner
+        else:
+            from tfweek3.tuning.tuner import make_tuner
 
         data = load_dataset(config.dataset, seed=config.seed)
         tuner = make_tuner(config, data, strategy=strategy, space=space, trials=trials,

@@ -40,6 +40,8 @@ ONE_MINUS_BETA_RANGE = (1e-3, 1e-1)
 HP_NAMES = ("learning_rate", "one_minus_beta", "units", "layers", "batch_size",
             "batch_norm", "optimizer")
 LOG_SCALE = ("learning_rate", "one_minus_beta")
+# Batch norm in the searched networks is the course's own layer (tfweek3.layers.batch_norm).
+BATCH_NORM_LAYER = "manual"
 
 
 class SearchSpaceError(ValueError):

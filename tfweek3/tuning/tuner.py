@@ -42,10 +42,11 @@ from tfweek3.tuning.results import (
     progress_line,
     record_from_state,
 )
-from tfweek3.tuning.search_space import SearchSpace, define_hyperparameters
-
-# Batch norm in the searched networks is the course's own layer (tfweek3.layers.batch_norm).
-BATCH_NORM_LAYER = "manual"
+from tfweek3.tuning.search_space import (
+    BATCH_NORM_LAYER,
+    SearchSpace,
+    define_hyperparameters,
+)
 
 
 class Week3HyperModel(kt.HyperModel):
