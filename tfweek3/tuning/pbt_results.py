@@ -25,7 +25,14 @@ from tfweek3.training.schedule import Schedule, Segment
 from tfweek3.tuning import storage
 from tfweek3.tuning.config import SearchConfig
 from tfweek3.tuning.figures import save_figure
-from tfweek3.tuning.results import SearchResult, describe, rank
+from tfweek3.tuning.results import (
+    SETTINGS_HEADER,
+    SearchResult,
+    describe,
+    rank,
+    score_cell,
+    settings_cells,
+)
 from tfweek3.tuning.search_space import BATCH_NORM_LAYER
 
 PBT_PROJECT = "pbt"  # the KerasTuner project folder of a pbt search, inside --dir
@@ -139,17 +146,12 @@ def generation_line(record: dict[str, Any], parent: dict[str, Any] | None,
 def format_population_table(ranked: list[dict[str, Any]], records: list[dict[str, Any]],
                             objective: str) -> str:
     """The final generation's best members, with how many copies their lineage made."""
-    header = (f"{'rank':>4} {'member':>6} {'trial':>5} {objective:>12} {'alpha':>9} "
-              f"{'beta':>7} {'units':>5} {'layers':>6} {'batch':>5} {'bn':>3} "
-              f"{'optimizer':>9} {'copies':>6} status")
+    header = (f"{'rank':>4} {'member':>6} {'trial':>5} {objective:>12} {SETTINGS_HEADER} "
+              f"{'copies':>6} status")
     lines = [header]
     for position, r in enumerate(ranked, start=1):
-        score = f"{r['score']:.4f}" if r["score"] is not None else "-"
-        lines.append(
-            f"{position:>4} {r['member']:>6} {r['trial']:>5} {score:>12} "
-            f"{r['learning_rate']:>9.3g} {r['beta']:>7.4f} {r['units']:>5} {r['layers']:>6} "
-            f"{r['batch_size']:>5} {'on' if r['batch_norm'] else 'off':>3} "
-            f"{r['optimizer']:>9} {copies(lineage(records, r)):>6} {r['status']}")
+        lines.append(f"{position:>4} {r['member']:>6} {r['trial']:>5} {score_cell(r):>12} "
+                     f"{settings_cells(r)} {copies(lineage(records, r)):>6} {r['status']}")
     return "\n".join(lines)
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import importlib.util
 import time
-import traceback
 from collections.abc import Callable
 
 import keras
@@ -48,7 +47,12 @@ from tfweek3.tuning.pbt import PBTOracle
 from tfweek3.tuning.pbt_results import CHECKPOINTS, generation_epochs, generation_line
 from tfweek3.tuning.results import epoch_metric, record_from_state
 from tfweek3.tuning.search_space import SearchSpace, define_hyperparameters
-from tfweek3.tuning.tuner import EpochReports, Week3HyperModel
+from tfweek3.tuning.tuner import (
+    EpochReports,
+    Week3HyperModel,
+    diverged_outcome,
+    keep_error,
+)
 
 
 class PBTTuner(kt.Tuner):
@@ -117,15 +121,9 @@ class PBTTuner(kt.Tuner):
             outcome = {config.objective: result.history[config.objective][-1],
                        "epochs": float(result.epochs_run - first + 1)}
         except DivergedError as error:
-            outcome = {config.objective: config.worst_score(), "diverged": 1.0,
-                       "diverged_epoch": float(error.epoch),
-                       "diverged_step": -1.0 if error.step is None else float(error.step),
-                       "epochs": float(error.epoch - first)}
+            outcome = diverged_outcome(config, error, epochs=error.epoch - first)
         except Exception as error:
-            if stopping.requested():  # a Ctrl-C that surfaced as another error: stop, not fail
-                raise KeyboardInterrupt from error
-            storage.write_text(storage.join(self.get_trial_dir(trial.trial_id), "error.txt"),
-                               traceback.format_exc())
+            keep_error(self.get_trial_dir(trial.trial_id), error)
             raise
         finally:
             reports.close()

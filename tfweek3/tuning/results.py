@@ -174,19 +174,27 @@ def progress_line(record: dict[str, Any], objective: str, total: int,
     return f"{label}trial {record['trial']}/{total} {describe(record)} -> {outcome}{timing}{best}"
 
 
+SETTINGS_HEADER = (f"{'alpha':>9} {'beta':>7} {'units':>5} {'layers':>6} {'batch':>5} "
+                   f"{'bn':>3} {'optimizer':>9}")
+
+
+def settings_cells(r: dict[str, Any]) -> str:
+    """A record's hyperparameters as the cells under SETTINGS_HEADER."""
+    return (f"{r['learning_rate']:>9.3g} {r['beta']:>7.4f} {r['units']:>5} {r['layers']:>6} "
+            f"{r['batch_size']:>5} {'on' if r['batch_norm'] else 'off':>3} {r['optimizer']:>9}")
+
+
+def score_cell(r: dict[str, Any]) -> str:
+    """A record's score to 4 decimals, or - when it has none (a failed trial)."""
+    return f"{r['score']:.4f}" if r["score"] is not None else "-"
+
+
 def format_table(records: list[dict[str, Any]], objective: str) -> str:
     """The top-k table printed at the end of a search."""
-    header = (f"{'rank':>4} {'round':>5} {'trial':>5} {objective:>12} {'alpha':>9} "
-              f"{'beta':>7} {'units':>5} {'layers':>6} {'batch':>5} {'bn':>3} "
-              f"{'optimizer':>9} status")
-    lines = [header]
+    lines = [f"{'rank':>4} {'round':>5} {'trial':>5} {objective:>12} {SETTINGS_HEADER} status"]
     for position, r in enumerate(records, start=1):
-        score = f"{r['score']:.4f}" if r["score"] is not None else "-"
-        lines.append(
-            f"{position:>4} {r['round'] or '-':>5} {r['trial']:>5} {score:>12} "
-            f"{r['learning_rate']:>9.3g} {r['beta']:>7.4f} {r['units']:>5} {r['layers']:>6} "
-            f"{r['batch_size']:>5} {'on' if r['batch_norm'] else 'off':>3} "
-            f"{r['optimizer']:>9} {r['status']}")
+        lines.append(f"{position:>4} {r['round'] or '-':>5} {r['trial']:>5} {score_cell(r):>12} "
+                     f"{settings_cells(r)} {r['status']}")
     return "\n".join(lines)
 
 

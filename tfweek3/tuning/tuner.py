@@ -177,18 +177,9 @@ class Week3Tuner(kt.Tuner):
             if reports.pruned:  # stopped by the median rule: the marker and the median
                 outcome.update({PRUNED_METRICS["marker"]: 1.0, **reports.pruned})
         except DivergedError as error:
-            # Recorded, not fatal: the worst score, and where it happened.
-            outcome = {config.objective: config.worst_score(), "diverged": 1.0,
-                       "diverged_epoch": float(error.epoch),
-                       "diverged_step": -1.0 if error.step is None else float(error.step),
-                       "epochs": float(len(error.history["loss"]))}
+            outcome = diverged_outcome(config, error, epochs=len(error.history["loss"]))
         except Exception as error:
-            if stopping.requested():  # a Ctrl-C that surfaced as another error: stop, not fail
-                raise KeyboardInterrupt from error
-            # KerasTuner records the trial as failed; the traceback goes beside it too,
-            # since in a --workers search the chief is another process.
-            storage.write_text(storage.join(self.get_trial_dir(trial.trial_id), "error.txt"),
-                               traceback.format_exc())
+            keep_error(self.get_trial_dir(trial.trial_id), error)
             raise
         finally:
             reports.close()  # every epoch has reached the oracle before the trial ends
@@ -203,6 +194,26 @@ class Week3Tuner(kt.Tuner):
         best_score = best[0].score if best and best[0].score is not None else None
         self.log(progress_line(ended, self.config.objective, self.total_trials, best_score,
                                self.label))
+
+
+def diverged_outcome(config: SearchConfig, error: DivergedError, epochs: int) -> dict[str, float]:
+    """A diverged trial's report: recorded, not fatal; the worst score, and where it happened."""
+    return {config.objective: config.worst_score(), "diverged": 1.0,
+            "diverged_epoch": float(error.epoch),
+            "diverged_step": -1.0 if error.step is None else float(error.step),
+            "epochs": float(epochs)}
+
+
+def keep_error(trial_dir: str, error: Exception) -> None:
+    """Write a failing trial's traceback to its error.txt (call inside the `except`).
+
+    KerasTuner records the trial as failed; the traceback goes beside it too,
+    since in a --workers search the chief is another process. A Ctrl-C that
+    surfaced as another error stops the search instead of failing the trial.
+    """
+    if stopping.requested():
+        raise KeyboardInterrupt from error
+    storage.write_text(storage.join(trial_dir, "error.txt"), traceback.format_exc())
 
 
 def make_tuner(config: SearchConfig, data: Dataset, *, strategy: str, space: SearchSpace,
