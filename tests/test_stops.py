@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers_processes import alive, messages, run, start, stop
 from helpers_search import read_json, wait_for
@@ -217,3 +218,28 @@ def test_help_and_bad_flags_answer_without_importing_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
+def test_a_finished_command_ends_without_teardown_and_keeps_all_it_wrote(tmp_path):
+    """A command that imported TensorFlow ends through os._exit (cli.main.end_process): its
+    last line, its files and its TensorBoard events must all be there, none cut short."""
+    import tensorflow as tf
+
+    out = tmp_path / "run"
+    done = run("train", "--out", str(out), "--epochs", "3", "--batch-size", "32")
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 3
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert f"test accuracy {metrics['test_accuracy']:.4f}" in last  # the summary line, flushed
+    assert (out / "checkpoints" / "ckpt-3.index").exists()
+    for split, key in (("train", "loss"), ("validation", "val_loss")):
+        logged = {}
+        for path in (out / "logs" / split).glob("events.out.tfevents.*"):
+            for event in tf.compat.v1.train.summary_iterator(str(path)):
+                for value in event.summary.value:
+                    if value.tag == "loss":
+                        logged[event.step] = float(tf.make_ndarray(value.tensor))
+        assert sorted(logged) == [1, 2, 3]
+        np.testing.assert_allclose([logged[s] for s in (1, 2, 3)], history[key], rtol=1e-6)

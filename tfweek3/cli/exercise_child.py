@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,4 +37,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tfweek3.cli.main import end_process
+
+    end_process(main())
