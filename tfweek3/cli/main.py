@@ -85,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         if line:
             print(f"{parser.prog} {args.command}: {line}", file=sys.stderr)
         # What is kept is on disk already (checkpoints and trial files are written whole as the
-        # run goes): end now, not after TensorFlow's threads have been torn down.
-        end_process(STOPPED)
+        # run goes): end now, not after TensorFlow's threads (or a supervisor's) have ended.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(STOPPED)
 
 
 def end_process(status: int) -> None:
