@@ -208,13 +208,19 @@ def layer_moving_averages(learner):
             (INVERTED_SWITCH, lambda i=i: unchanged[i]), (UNBIASED, lambda i=i: unbiased[i])])
 
 
+def expect_inference(learner, m: int, seed: int, what: str, **training) -> None:
+    """An inference call (`training` = {} or {"training": False}) on m examples, the moving
+    statistics set to MOVING_*, against the reference and Keras."""
+    mine, keras_bn = make_layers(learner, moving=(MOVING_MEAN, MOVING_VARIANCE))
+    x = data(m, seed=seed)
+    expect_both(call(learner, mine, x, **training),
+                inference_output(x, MOVING_MEAN, MOVING_VARIANCE), keras_bn(x, **training),
+                what, inference_variants(x, none_call=not training))
+
+
 @checks.add("training=False normalizes with the moving averages (set to known values)")
 def layer_inference(learner):
-    mine, keras_bn = make_layers(learner, moving=(MOVING_MEAN, MOVING_VARIANCE))
-    x = data(16, seed=5)
-    expect_both(call(learner, mine, x, training=False),
-                inference_output(x, MOVING_MEAN, MOVING_VARIANCE), keras_bn(x, training=False),
-                "z_tilde at inference", inference_variants(x))
+    expect_inference(learner, 16, 5, "z_tilde at inference", training=False)
 
 
 @checks.add("training=False leaves the moving averages as they are")
@@ -231,20 +237,12 @@ def layer_inference_keeps_moving(learner):
 
 @checks.add("no training argument means inference, as in Keras")
 def layer_default_is_inference(learner):
-    mine, keras_bn = make_layers(learner, moving=(MOVING_MEAN, MOVING_VARIANCE))
-    x = data(16, seed=7)
-    expect_both(call(learner, mine, x), inference_output(x, MOVING_MEAN, MOVING_VARIANCE),
-                keras_bn(x), "z_tilde without a training argument",
-                inference_variants(x, none_call=True))
+    expect_inference(learner, 16, 7, "z_tilde without a training argument")
 
 
 @checks.add("a batch of one example at inference: finite, as the reference and Keras")
 def layer_one_example(learner):
-    mine, keras_bn = make_layers(learner, moving=(MOVING_MEAN, MOVING_VARIANCE))
-    x = data(1, seed=8)
-    expect_both(call(learner, mine, x, training=False),
-                inference_output(x, MOVING_MEAN, MOVING_VARIANCE), keras_bn(x, training=False),
-                "z_tilde of one example", inference_variants(x))
+    expect_inference(learner, 1, 8, "z_tilde of one example", training=False)
 
 
 def slipped_gradients(x, dz_tilde, **slip):
