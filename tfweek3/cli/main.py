@@ -86,9 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{parser.prog} {args.command}: {line}", file=sys.stderr)
         # What is kept is on disk already (checkpoints and trial files are written whole as the
         # run goes): end now, not after TensorFlow's threads (or a supervisor's) have ended.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(STOPPED)
+        _exit_now(STOPPED)
 
 
 def end_process(status: int) -> None:
@@ -101,11 +99,16 @@ def end_process(status: int) -> None:
     logging are flushed and the process ends without that teardown.
     """
     if "tensorflow" in sys.modules:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        logging.shutdown()
-        os._exit(status)
+        _exit_now(status)
     sys.exit(status)
+
+
+def _exit_now(status: int) -> None:
+    """Flush the output streams and logging, then end the process without Python's teardown."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
 
 
 def run() -> None:
