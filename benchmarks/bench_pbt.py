@@ -25,7 +25,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfweek3.course.pbt_contest import contest, format_summary, summarize
-from tfweek3.tuning.search_space import SearchSpace
+from tfweek3.search.space import SearchSpace
 
 SPACES = {
     # The default space of `tfweek3 tune`: the architecture is drawn too.

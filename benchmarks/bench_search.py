@@ -27,7 +27,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfweek3 import SearchConfig, random_vs_grid_win_rate, run_search
-from tfweek3.tuning.search_space import SearchSpace
+from tfweek3.search.space import SearchSpace
 
 REAL_SPACE = SearchSpace(units=(32, 32), layers=(2, 2), batch_size=(32,), batch_norm=(False,),
                          optimizer=("momentum",))

@@ -43,10 +43,10 @@ import keras
 import keras_tuner as kt
 
 from tfweek3 import SearchConfig, run_search
+from tfweek3.search.space import SearchSpace, define_hyperparameters
 from tfweek3.training.data import load_dataset
 from tfweek3.training.network import build_network
 from tfweek3.training.optimizers import make_optimizer
-from tfweek3.tuning.search_space import SearchSpace, define_hyperparameters
 
 SPACE = SearchSpace()
 

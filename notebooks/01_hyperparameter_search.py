@@ -57,7 +57,8 @@ from tfweek3.course import (
     pruning_importance,
     search_rounds,
 )
-from tfweek3.tuning.babysit import BabysitConfig, babysit
+from tfweek3.search.babysit import BabysitConfig, babysit
+from tfweek3.search.space import SearchSpace
 from tfweek3.tuning.pbt_results import (
     copies,
     final_ranking,
@@ -66,7 +67,6 @@ from tfweek3.tuning.pbt_results import (
     plot_schedules,
 )
 from tfweek3.tuning.results import format_table, rank, summary_line
-from tfweek3.tuning.search_space import SearchSpace
 from tfweek3.tuning.trial_figures import plot_curves, plot_importance, plot_parallel
 
 tf.get_logger().setLevel("ERROR")
@@ -158,7 +158,7 @@ fig = log_scale.plot_histograms(draws)
 # On log axes the log-scale draws are flat: as many in each decade. The uniform draws of $\alpha$
 # pile up in the last decade, and the uniform draws of $\beta$ put only 9% of the points in
 # $[0.99, 0.999]$, where $1 - \beta$ spans a whole decade. KerasTuner does the same with
-# `hp.Float(..., sampling="log")`, which is how `tfweek3.tuning.search_space` declares
+# `hp.Float(..., sampling="log")`, which is how `tfweek3.search.space` declares
 # `learning_rate` and `one_minus_beta`.
 
 # %% [markdown]

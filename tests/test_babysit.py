@@ -7,7 +7,7 @@ import sys
 import pytest
 from helpers_search import ENV
 
-from tfweek3.tuning.babysit import BabysitConfig, babysit, parse_control
+from tfweek3.search.babysit import BabysitConfig, babysit, parse_control
 
 SMALL = {"hidden_units": (16,), "batch_norm": None, "learning_rate": 0.01, "beta": 0.9}
 

@@ -6,8 +6,8 @@ import pytest
 
 from tfweek3.cli import tune as cli_tune
 from tfweek3.cli.main import main
-from tfweek3.tuning.config import SearchConfig
-from tfweek3.tuning.search_space import SearchSpace
+from tfweek3.search.config import SearchConfig
+from tfweek3.search.space import SearchSpace
 
 
 def parse(argv):

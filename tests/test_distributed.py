@@ -8,7 +8,7 @@ from pathlib import Path
 from helpers_processes import start
 from helpers_search import observations, read_json, start_tune, wait_for
 
-from tfweek3.tuning import caviar as distributed
+from tfweek3.search import caviar as distributed
 
 EPOCHS = 6
 TRIALS = 4

@@ -6,8 +6,8 @@ import pytest
 
 from tfweek3.course import grid_vs_random, log_scale, nudges, search_rounds
 from tfweek3.course.grid_vs_random import synthetic_score
-from tfweek3.tuning.babysit import BabysitResult
-from tfweek3.tuning.search_space import SearchSpace
+from tfweek3.search.babysit import BabysitResult
+from tfweek3.search.space import SearchSpace
 
 matplotlib.use("Agg")
 

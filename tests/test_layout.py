@@ -73,7 +73,7 @@ def test_the_public_api_is_there_and_modules_keep_their_own_paths():
         assert getattr(tfweek3, public) is not None
     softmax_module = importlib.import_module("tfweek3.layers.softmax")
     assert tfweek3.softmax is softmax_module.softmax and callable(tfweek3.softmax)
-    babysit_module = importlib.import_module("tfweek3.tuning.babysit")
+    babysit_module = importlib.import_module("tfweek3.search.babysit")
     assert tfweek3.babysit is babysit_module.babysit
     assert tfweek3.ManualBatchNorm.__module__ == "tfweek3.layers.batch_norm"
     with pytest.raises(AttributeError, match="no attribute 'SoftMax'"):

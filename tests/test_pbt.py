@@ -10,7 +10,8 @@ import statistics
 import keras_tuner as kt
 import pytest
 
-from tfweek3.tuning.config import SearchConfig, SearchError
+from tfweek3.search.config import SearchConfig, SearchError
+from tfweek3.search.space import HP_NAMES, SearchSpace
 from tfweek3.tuning.pbt import (
     Ended,
     NoSurvivorError,
@@ -19,7 +20,6 @@ from tfweek3.tuning.pbt import (
     next_generation_values,
     sample_member,
 )
-from tfweek3.tuning.search_space import HP_NAMES, SearchSpace
 
 SPACE = SearchSpace(learning_rate=(1e-4, 1.0), one_minus_beta=(1e-3, 1e-1))
 CONFIG = SearchConfig(strategy="pbt", population=4, epochs=6, ready_epochs=2, seed=3,

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from tfweek3.course.pbt_contest import AutoSitter, middle, summarize
-from tfweek3.tuning.babysit import CONTROL_FILE
+from tfweek3.search.babysit import CONTROL_FILE
 
 
 def write_history(folder, val_accuracies):

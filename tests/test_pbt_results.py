@@ -5,8 +5,8 @@ import json
 import subprocess
 import sys
 
+from tfweek3.search.config import SearchConfig
 from tfweek3.training.schedule import Schedule, Segment
-from tfweek3.tuning.config import SearchConfig
 from tfweek3.tuning.pbt_results import (
     all_copies,
     best_schedule,
@@ -65,7 +65,7 @@ def test_the_best_schedule_is_the_lineages_alpha_and_beta_generation_by_generati
 def test_the_supervisor_writes_the_schedule_files_without_tensorflow(tmp_path):
     code = f"""
 import json, sys
-from tfweek3.tuning.config import SearchConfig
+from tfweek3.search.config import SearchConfig
 from tfweek3.tuning.results import SearchResult
 from tfweek3.tuning.pbt_results import write_population_results
 records = json.loads(sys.argv[1])

@@ -14,10 +14,10 @@ import pytest
 from helpers_processes import messages, run, start
 from helpers_search import observations, read_json, wait_for
 
+from tfweek3.search.config import SearchConfig
 from tfweek3.training.data import load_dataset
 from tfweek3.training.network import build_network
 from tfweek3.training.schedule import load_schedule, train_on_schedule
-from tfweek3.tuning.config import SearchConfig
 from tfweek3.tuning.pbt_results import best_schedule, copies, lineage
 
 ARCHITECTURE = ("--units", "16:32", "--layers", "1:2", "--batch-sizes", "32,64")
@@ -170,8 +170,8 @@ def test_pbt_writes_everything_through_tf_io_gfile(tmp_path, monkeypatch):
     works the same way), the checkpoints, the trial files and the results all land there."""
     import tensorflow as tf
 
-    from tfweek3.tuning.search import run_search
-    from tfweek3.tuning.search_space import SearchSpace
+    from tfweek3.search.run import run_search
+    from tfweek3.search.space import SearchSpace
 
     monkeypatch.chdir(tmp_path)
     space = SearchSpace(units=(8, 8), layers=(1, 1), batch_size=(64,), batch_norm=(False,),

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from helpers_search import run_tune
 
-from tfweek3.tuning.config import SearchConfig
+from tfweek3.search.config import SearchConfig
+from tfweek3.search.run import run_search
+from tfweek3.search.space import SearchSpace
 from tfweek3.tuning.oracles import GridOracle, RandomOracle
 from tfweek3.tuning.pruning import MedianRule, Pruned, epochs_saved, median_stop
 from tfweek3.tuning.results import SearchResult, rank, record_from_state, summary_line
-from tfweek3.tuning.search import run_search
-from tfweek3.tuning.search_space import SearchSpace
 
 # Five finished trials' validation accuracy, epoch by epoch.
 FINISHED = [

@@ -14,11 +14,11 @@ from helpers_search import observations, read_json, run_tune, wait_for
 
 from tfweek3.course.grid_vs_random import synthetic_score
 from tfweek3.course.synthetic_search import random_vs_grid_win_rate, synthetic_search
+from tfweek3.search.config import SearchConfig
+from tfweek3.search.run import run_search
+from tfweek3.search.space import SearchSpace, narrow_space
 from tfweek3.tuning import tuner
-from tfweek3.tuning.config import SearchConfig
 from tfweek3.tuning.results import format_table, rank, record_from_state
-from tfweek3.tuning.search import run_search
-from tfweek3.tuning.search_space import SearchSpace, narrow_space
 
 # A small network, so that a trial takes about a second on digits.
 SMALL = {"units": (8, 8), "layers": (1, 1), "batch_size": (64,), "batch_norm": (False,)}

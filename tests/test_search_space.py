@@ -6,13 +6,15 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 
-from tfweek3.tuning.search_space import (
+from tfweek3.search.space import (
     SearchSpace,
     SearchSpaceError,
-    decade_fractions,
     define_hyperparameters,
     grid_size,
     narrow_space,
+)
+from tfweek3.tuning.scales import (
+    decade_fractions,
     sample_beta,
     sample_learning_rate,
     sample_log_uniform,

@@ -2,12 +2,14 @@
 
     from tfweek3 import ManualBatchNorm, SoftmaxClassifier, softmax
     from tfweek3 import load_dataset, build_network, train
+    from tfweek3 import RandomSearch, CoarseToFine, PopulationBasedTraining, hp_alpha, hp_beta
 
 The package is built in floors; each imports only from the floors below it:
 
     tfweek3.layers     batch norm and softmax: the note's formulas as Keras layers (and in NumPy)
     tfweek3.training   the data, the course network, the GradientTape loop, checkpoints, schedules
-    tfweek3.tuning     hyperparameter search with KerasTuner, caviar and pandas
+    tfweek3.tuning     the week's search methods as KerasTuner tuners, for any model
+    tfweek3.search     the course's own search (`tfweek3 tune`), caviar and pandas
     tfweek3.cli        the `tfweek3` command line
     tfweek3.course     the notebooks' experiments, one module per claim of the note
     tfweek3.practice   the week's exercises and their grader (`tfweek3 exercise`)
@@ -45,25 +47,35 @@ _PUBLIC = {
     "Schedule": "tfweek3.training.schedule",
     "load_schedule": "tfweek3.training.schedule",
     "train_on_schedule": "tfweek3.training.schedule",
-    "SearchSpace": "tfweek3.tuning.search_space",
-    "sample_beta": "tfweek3.tuning.search_space",
-    "sample_learning_rate": "tfweek3.tuning.search_space",
-    "sample_log_uniform": "tfweek3.tuning.search_space",
-    "sample_uniform": "tfweek3.tuning.search_space",
-    "SearchConfig": "tfweek3.tuning.config",
-    "run_search": "tfweek3.tuning.search",
-    "BabysitConfig": "tfweek3.tuning.babysit",
-    "babysit": "tfweek3.tuning.babysit",
+    "hp_alpha": "tfweek3.tuning.scales",
+    "hp_beta": "tfweek3.tuning.scales",
+    "sample_beta": "tfweek3.tuning.scales",
+    "sample_learning_rate": "tfweek3.tuning.scales",
+    "sample_log_uniform": "tfweek3.tuning.scales",
+    "sample_uniform": "tfweek3.tuning.scales",
+    "RandomSearch": "tfweek3.tuning.random_search",
+    "GridSearch": "tfweek3.tuning.random_search",
+    "CoarseToFine": "tfweek3.tuning.coarse_to_fine",
+    "PopulationBasedTraining": "tfweek3.tuning.pbt_tuner",
+    "SearchSpace": "tfweek3.search.space",
+    "SearchConfig": "tfweek3.search.config",
+    "run_search": "tfweek3.search.run",
+    "BabysitConfig": "tfweek3.search.babysit",
+    "babysit": "tfweek3.search.babysit",
     "random_vs_grid_win_rate": "tfweek3.course.synthetic_search",
     "synthetic_score": "tfweek3.course.grid_vs_random",
 }
 
 __all__ = [
     "BabysitConfig",
+    "CoarseToFine",
     "DataError",
     "Dataset",
     "DivergedError",
+    "GridSearch",
     "ManualBatchNorm",
+    "PopulationBasedTraining",
+    "RandomSearch",
     "Schedule",
     "SearchConfig",
     "SearchSpace",
@@ -75,6 +87,8 @@ __all__ = [
     "checkpoint_for_epoch",
     "cost",
     "hardmax",
+    "hp_alpha",
+    "hp_beta",
     "load_dataset",
     "load_schedule",
     "make_optimizer",
@@ -126,17 +140,22 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
         softmax,
     )
     from tfweek3.layers.swap import swap_batch_norm
+    from tfweek3.search.babysit import BabysitConfig, babysit
+    from tfweek3.search.config import SearchConfig
+    from tfweek3.search.run import run_search
+    from tfweek3.search.space import SearchSpace
     from tfweek3.training.checkpoints import checkpoint_for_epoch
     from tfweek3.training.data import DataError, Dataset, load_dataset
     from tfweek3.training.loop import DivergedError, TrainResult, make_train_step, train
     from tfweek3.training.network import build_network
     from tfweek3.training.optimizers import make_optimizer
     from tfweek3.training.schedule import Schedule, load_schedule, train_on_schedule
-    from tfweek3.tuning.babysit import BabysitConfig, babysit
-    from tfweek3.tuning.config import SearchConfig
-    from tfweek3.tuning.search import run_search
-    from tfweek3.tuning.search_space import (
-        SearchSpace,
+    from tfweek3.tuning.coarse_to_fine import CoarseToFine
+    from tfweek3.tuning.pbt_tuner import PopulationBasedTraining
+    from tfweek3.tuning.random_search import GridSearch, RandomSearch
+    from tfweek3.tuning.scales import (
+        hp_alpha,
+        hp_beta,
         sample_beta,
         sample_learning_rate,
         sample_log_uniform,

@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from tfweek3.cli.quiet import import_tensorflow
 
     import_tensorflow()
+    from tfweek3.search.babysit import CONTROL_FILE, BabysitConfig, babysit
     from tfweek3.training.checkpoints import CheckpointError
     from tfweek3.training.loop import DivergedError
-    from tfweek3.tuning.babysit import CONTROL_FILE, BabysitConfig, babysit
     from tfweek3.tuning.storage import StateFileError
 
     config = BabysitConfig(

@@ -36,6 +36,17 @@ def dataset_error(spec: str) -> str | None:
     return None
 
 
+def model_error(spec: str) -> str | None:
+    """Why the hypermodel `spec` ("FILE.py:NAME") cannot be used, or None (imports TensorFlow)."""
+    from tfweek3.search.user_model import ModelFileError, load_hypermodel
+
+    try:
+        load_hypermodel(spec)
+    except ModelFileError as error:
+        return str(error)
+    return None
+
+
 def same_command(add: tuple[str, ...] = (), drop: tuple[str, ...] = ("--overwrite",)) -> str:
     """The command line this process was started with, as a person would type it again."""
     argv = [arg for arg in sys.argv[1:] if arg not in drop]

@@ -6,6 +6,7 @@
     tfweek3 tune --workers 2                       # caviar: 2 models at a time
     tfweek3 tune --prune median                    # stop trials below the median early
     tfweek3 tune --strategy pbt --population 8 --epochs 20 --ready-epochs 2
+    tfweek3 tune --model my_model.py:build_model    # a model of your own, written for KerasTuner
 
 Running the same command again on the same --dir continues the search;
 --overwrite starts afresh. Bad flags or ranges: one line on stderr, exit 2.
@@ -17,9 +18,8 @@ import argparse
 import sys
 
 from tfweek3.cli import checks, types
-from tfweek3.training.names import OPTIMIZERS
-from tfweek3.tuning import caviar, storage
-from tfweek3.tuning.config import (
+from tfweek3.search import caviar
+from tfweek3.search.config import (
     BATCH_NORM_CHOICES,
     FLAGS,
     OBJECTIVES,
@@ -27,19 +27,28 @@ from tfweek3.tuning.config import (
     STRATEGIES,
     SearchConfig,
     SearchError,
+    SearchInputError,
 )
-from tfweek3.tuning.search_space import SearchSpace, SearchSpaceError
+from tfweek3.search.space import SearchSpace, SearchSpaceError
+from tfweek3.training.names import OPTIMIZERS
+from tfweek3.tuning import storage
+from tfweek3.tuning.roles import distributed_role
 
 DEFAULTS = SearchSpace()
+# The flags of the course network's search space, and their names in the parsed arguments.
+SPACE_FLAGS = {"--alpha": "alpha", "--one-minus-beta": "one_minus_beta", "--units": "units",
+               "--layers": "layers", "--batch-sizes": "batch_sizes", "--batch-norm": "batch_norm",
+               "--optimizers": "optimizers"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "tune", help="hyperparameter search with KerasTuner (random, grid, coarse-to-fine, pbt)",
-        description="Search the learning rate alpha (log scale), momentum beta (1 - beta "
-        "on a log scale), hidden units and layers, mini-batch size, batch norm and the "
-        "optimizer with KerasTuner. Each trial trains with the week's GradientTape loop. "
-        "Results go to --dir: trials.csv/json, best_hyperparameters.json, scores.png, "
+        description="Search the course network's learning rate alpha (log scale), momentum "
+        "beta (1 - beta on a log scale), hidden units and layers, mini-batch size, batch norm "
+        "and optimizer with KerasTuner; each trial trains with the week's GradientTape loop. "
+        "Or, with --model FILE.py:build_model, the space a model of your own declares, each "
+        "trial trained with its own fit. Results go to --dir: trials.csv/json, best_hyperparameters.json, scores.png, "
         "curves.png, parallel.png, importance.csv/png. "
         "The same command again continues the search; Ctrl-C stops it (exit status 130), "
         "keeping every finished trial.",
@@ -61,8 +70,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
     parser.add_argument("--overwrite", action="store_true",
                         help="delete the folder's previous search and start afresh")
-    parser.add_argument("--objective", choices=OBJECTIVES, default="val_accuracy",
-                        help="what a trial is scored on (val_accuracy)")
+    parser.add_argument("--objective", default="val_accuracy",
+                        help=f"what a trial is scored on: {', '.join(OBJECTIVES)}; with --model, "
+                        "any metric the model reports, e.g. val_auc (minimized when its name "
+                        "has loss or error in it, else maximized) (val_accuracy)")
+    parser.add_argument("--model", default=None, metavar="FILE.py:NAME",
+                        help="tune a model of your own instead of the course network: NAME is "
+                        "a function build_model(hp) returning a compiled Keras model, or a "
+                        "keras_tuner.HyperModel, in FILE.py; its space is what it declares (the "
+                        "search space flags below are the course network's). Data reach its fit "
+                        "as stored: images (height, width, channels), integer labels")
     space = parser.add_argument_group("search space")
     space.add_argument("--alpha", type=types.float_range, default=DEFAULTS.learning_rate,
                        metavar="MIN:MAX", help="learning rate, log scale (0.0001:1)")
@@ -126,6 +143,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _defaults() -> argparse.Namespace:
+    """The flags' defaults, parsed from no flags (to tell which space flags were given)."""
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    return parser.parse_args(["tune"])
+
+
 def config_from_args(args: argparse.Namespace) -> SearchConfig:
     """The SearchConfig the parsed flags describe (SearchConfig.to_argv goes back)."""
     space = SearchSpace(
@@ -143,7 +167,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         resample_probability=args.resample_probability,
         project=args.project, write_results=not args.no_results,
         tensorboard=not args.no_tensorboard, prune=args.prune,
-        prune_min_trials=args.prune_min_trials, prune_after=args.prune_after,
+        prune_min_trials=args.prune_min_trials, prune_after=args.prune_after, model=args.model,
     )
 
 
@@ -155,9 +179,13 @@ def run(args: argparse.Namespace) -> int:
     except SearchSpaceError as error:
         name, _, message = str(error).partition(": ")
         return _error(f"argument {FLAGS.get(name, name)}: {message}", 2)
-    if config.strategy == "coarse-to-fine" and config.project is None and caviar.role() != "single":
-        return _error("argument --strategy: coarse-to-fine runs its rounds with --workers on one "
-                      "host, not with KERASTUNER_* variables", 2)
+    if config.model is not None:
+        defaults = _defaults()
+        changed = [flag for flag, name in SPACE_FLAGS.items()
+                   if getattr(args, name) != getattr(defaults, name)]
+        if changed:
+            return _error(f"argument {changed[0]}: sets the course network's search space; with "
+                          "--model the space is the one your build(hp) declares", 2)
     problem = checks.folder_error(config.directory)
     if problem is not None:
         return _error(f"argument --dir: {problem}", 2)
@@ -165,17 +193,23 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         return _error(f"argument --dataset: {problem}", 2)
 
-    if caviar.role() != "single" or config.workers == 1:
+    if distributed_role() != "single" or config.workers == 1 or config.model is not None:
         from tfweek3.cli.quiet import import_tensorflow
 
         import_tensorflow()  # the processes that train or hold the oracle; not the supervisor
-    from tfweek3.tuning.search import run_search
+    if config.model is not None:
+        problem = checks.model_error(config.model)
+        if problem is not None:
+            return _error(f"argument --model: {problem}", 2)
+    from tfweek3.search.run import run_search
 
     try:
         result = run_search(config, overwrite=args.overwrite,
                             log=lambda line: print(line, flush=True))
     except storage.StateFileError as error:
         return _error(f"{error}; run with --overwrite to start this search afresh", 1)
+    except SearchInputError as error:
+        return _error(str(error), 2)
     except SearchError as error:
         return _error(str(error), 1)
     if result is not None and result.best is None:

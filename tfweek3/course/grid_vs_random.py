@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from tfweek3.tuning.search_space import sample_log_uniform
+from tfweek3.tuning.scales import sample_log_uniform
 
 # alpha on [1e-4, 1] and Adam's epsilon on [1e-10, 1e-6]: 4 decades each, as `tfweek3 tune`.
 ALPHA_EPSILON = ((1e-4, 1.0), (1e-10, 1e-6))

@@ -16,14 +16,14 @@ only 0.009 / 0.099 = 9.1% in [0.99, 0.999], where beta matters most: the
 averaging window 1 / (1 - beta) goes from 100 to 1000 there (and 0.999 ->
 0.9995 doubles it to 2000), against 10 -> 100 on [0.9, 0.99].
 
-The samplers are those of `tfweek3.search_space` (what the searches use).
+The samplers are those of `tfweek3.tuning.scales` (what the searches use).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tfweek3.tuning.search_space import (
+from tfweek3.tuning.scales import (
     LEARNING_RATE_RANGE,
     sample_beta,
     sample_learning_rate,

@@ -20,7 +20,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from tfweek3.tuning.babysit import CONTROL_FILE
+from tfweek3.search.babysit import CONTROL_FILE
 
 
 class ScriptedNudges:

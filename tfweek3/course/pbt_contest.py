@@ -27,14 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tfweek3.search.babysit import CONTROL_FILE, BabysitConfig, babysit
+from tfweek3.search.config import SearchConfig
+from tfweek3.search.run import run_search
+from tfweek3.search.space import BATCH_NORM_LAYER, SearchSpace
 from tfweek3.training.data import Dataset, load_dataset
 from tfweek3.training.loop import DivergedError
 from tfweek3.training.schedule import load_schedule, train_on_schedule
-from tfweek3.tuning.babysit import CONTROL_FILE, BabysitConfig, babysit
-from tfweek3.tuning.config import SearchConfig
 from tfweek3.tuning.pbt_results import SCHEDULE_FILE, all_copies, winner_checkpoint
-from tfweek3.tuning.search import run_search
-from tfweek3.tuning.search_space import BATCH_NORM_LAYER, SearchSpace
 
 METHODS = ("random", "pbt", "pbt replay", "babysat")
 LECTURE_BETA = 0.9  # "beta = 0.9 is a good default" (the lecture on momentum)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tfweek3.tuning.search_space import SearchSpace
+from tfweek3.search.space import SearchSpace
 
 
 def round_summary(records: list[dict[str, Any]], boxes: list[SearchSpace]) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Checks of exercises 1 and 2: alpha on a log scale, beta through 1 - beta on a log scale.
 
-The reference is tfweek3's `sample_log_uniform` (tfweek3.tuning.search_space).
+The reference is tfweek3's `sample_log_uniform` (tfweek3.tuning.scales).
 A draw is judged by its spread on the scale it should be uniform on, t =
 log10(alpha) or t = log10(1 - beta): the deciles of 20000 of the learner's
 draws against those of the reference. A variant matches when the learner's
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tfweek3.practice.grader import CheckFailed, Checks, Mistake, as_array
-from tfweek3.tuning.search_space import sample_log_uniform
+from tfweek3.tuning.scales import sample_log_uniform
 
 DRAWS = 20000
 DECILES = np.linspace(0.1, 0.9, 9)

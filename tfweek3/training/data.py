@@ -11,11 +11,15 @@ Three sources, named by a spec string:
     "npz:FILE"        any NumPy .npz file with x_train, y_train, x_test, y_test
                       (and optionally class_names).
 
-Every source ends up the same way: each image flattened to a row of pixels scaled
-to [0, 1], labels one-hot (y_j = 1 for the true class j, the form the loss
-L = -sum_j y_j log y_hat_j expects), and a stratified validation split taken from
-the training examples with a seed. Bad input raises `DataError`, whose message
-names the file and the key.
+Every source ends up the same way: pixels scaled to [0, 1], and a stratified
+validation split taken from the training examples with a seed. For the course
+network (layout="flat", the default) each image is flattened to a row of pixels
+and the labels are one-hot (y_j = 1 for the true class j, the form the loss
+L = -sum_j y_j log y_hat_j expects). For a model of your own (layout="images")
+an image keeps its shape (height, width, channels; a grey image gets one
+channel) and the labels stay integers, for a sparse loss such as
+keras.losses.SparseCategoricalCrossentropy. Bad input raises `DataError`, whose
+message names the file and the key.
 
 `make_batches` turns arrays into a tf.data pipeline of mini-batches: shuffle
 each epoch, batch, prefetch. The order of epoch e is a permutation drawn from
@@ -40,9 +44,16 @@ class DataError(ValueError):
     """A data file that cannot be used: missing, missing a key, or inconsistent."""
 
 
+LAYOUTS = ("flat", "images")
+
+
 @dataclass
 class Dataset:
-    """Train, validation and test splits: x (m, n_x) float32 in [0, 1], y (m, C) one-hot float32."""
+    """Train, validation and test splits, x float32 in [0, 1].
+
+    layout "flat": x (m, n_x), y (m, C) one-hot float32; "images": x (m, height,
+    width, channels) as stored, y (m,) integer labels.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -53,23 +64,34 @@ class Dataset:
     num_classes: int
     class_names: list[str]
     name: str
+    layout: str = "flat"
 
     @property
     def input_dim(self) -> int:
         """n_x, the number of input features (pixels) of one example."""
-        return int(self.x_train.shape[1])
+        return int(np.prod(self.x_train.shape[1:]))
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one example: (n_x,) flat, (height, width, channels) as images."""
+        return tuple(int(n) for n in self.x_train.shape[1:])
 
 
-def load_dataset(spec: str = "digits", validation_fraction: float = 0.2, seed: int = 0) -> Dataset:
+def load_dataset(spec: str = "digits", validation_fraction: float = 0.2, seed: int = 0,
+                 layout: str = "flat") -> Dataset:
     """Load the data set named by `spec` ("digits", "signs:FOLDER" or "npz:FILE").
 
     `validation_fraction` of the training examples (stratified: each class keeps
-    its share) become the validation set; `seed` chooses which ones.
+    its share) become the validation set; `seed` chooses which ones. `layout`:
+    "flat" (the course network: rows of pixels, one-hot labels) or "images"
+    (a model of your own: images as stored, integer labels).
     """
     if not 0.0 < validation_fraction < 1.0:
         raise ValueError(
             f"validation_fraction must be between 0 and 1 (exclusive); got {validation_fraction}"
         )
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}; got {layout!r}")
     kind, _, location = spec.partition(":")
     if kind == "digits" and not location:
         x_train, y_train, x_test, y_test, class_names = _read_digits()
@@ -84,16 +106,23 @@ def load_dataset(spec: str = "digits", validation_fraction: float = 0.2, seed: i
 
     train_idx, val_idx = _stratified_split(y_train, validation_fraction, seed, spec)
     num_classes = len(class_names)
+    if layout == "images":
+        labels = (y_train[train_idx], y_train[val_idx], y_test)
+    else:
+        x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
+        labels = tuple(one_hot(y, num_classes)
+                       for y in (y_train[train_idx], y_train[val_idx], y_test))
     return Dataset(
         x_train=x_train[train_idx],
-        y_train=one_hot(y_train[train_idx], num_classes),
+        y_train=labels[0],
         x_val=x_train[val_idx],
-        y_val=one_hot(y_train[val_idx], num_classes),
+        y_val=labels[1],
         x_test=x_test,
-        y_test=one_hot(y_test, num_classes),
+        y_test=labels[2],
         num_classes=num_classes,
         class_names=class_names,
         name=spec,
+        layout=layout,
     )
 
 
@@ -145,7 +174,7 @@ def _read_digits():
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    x = (digits.data / 16.0).astype(np.float32)  # pixel values are 0..16
+    x = (digits.images[..., np.newaxis] / 16.0).astype(np.float32)  # 8x8x1; pixels are 0..16
     y = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=DIGITS_TEST_FRACTION, stratify=y, random_state=DIGITS_TEST_SEED
@@ -213,16 +242,17 @@ def _read_npz(path: str):
     y_test = _labels(arrays["y_test"], path, "y_test", len(class_names))
     _check_lengths(x_train, y_train, path, "x_train", "y_train")
     _check_lengths(x_test, y_test, path, "x_test", "y_test")
-    if x_train.shape[1] != x_test.shape[1]:
+    if x_train[0].size != x_test[0].size:
         raise DataError(
             f"{path}: x_train and x_test have different sizes per example "
-            f"({x_train.shape[1]} and {x_test.shape[1]} values)"
+            f"({x_train[0].size} and {x_test[0].size} values)"
         )
     return x_train, y_train, x_test, y_test, class_names
 
 
 def _images(x: np.ndarray, path: str, key: str, scale_max=None) -> np.ndarray:
-    """Flatten each example to one row and scale to [0, 1] (float32).
+    """Scale to [0, 1] (float32), each example in its own shape: an image of shape (height,
+    width) gets one channel, (height, width, channels) and rows of values stay as they are.
 
     Integer pixels are divided by 255 (uint8) or by the largest training value;
     floats already in [0, 1] are kept, other floats are divided by the largest
@@ -232,7 +262,8 @@ def _images(x: np.ndarray, path: str, key: str, scale_max=None) -> np.ndarray:
         raise DataError(f"{path}: key {key!r} must hold at least one example; got shape {x.shape}")
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise DataError(f"{path}: key {key!r} must hold numbers; got dtype {x.dtype}")
-    x = x.reshape(x.shape[0], -1)
+    if x.ndim == 3:
+        x = x[..., np.newaxis]
     if not np.all(np.isfinite(x)):
         raise DataError(f"{path}: key {key!r} holds NaN or infinite values")
     if x.dtype == np.uint8:

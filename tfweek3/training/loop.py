@@ -105,6 +105,7 @@ def train(
     data: Dataset,
     *,
     epochs: int = 20,
+    initial_epoch: int = 0,
     batch_size: int = 32,
     optimizer: str | keras.optimizers.Optimizer = "adam",
     learning_rate: float = 1e-3,
@@ -123,6 +124,10 @@ def train(
     """Train `model` on `data` with mini-batch gradient descent; return the model and its history.
 
     epochs: the total number of epochs; a resumed run does only those left.
+    initial_epoch: the epochs already trained elsewhere, as Model.fit's: training
+    starts at epoch initial_epoch + 1 (with its data order), and the history
+    holds this run's epochs only (population-based training continues a
+    parent's model this way; a checkpoint to resume from has the last word).
     optimizer: "sgd", "momentum", "rmsprop" or "adam" (see make_optimizer), or
     a Keras optimizer (then learning_rate and beta are ignored).
     seed: the mini-batch order of epoch e is the permutation drawn from (seed, e).
@@ -144,7 +149,8 @@ def train(
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, learning_rate, beta)
     learning_rate = float(optimizer.learning_rate)
-    optimizer.build(model.trainable_variables)
+    if not optimizer.built:  # (a built one may hold restored moments: keep them)
+        optimizer.build(model.trainable_variables)
 
     forward, from_logits = loss_forward(model)
     steps_per_epoch = -(-len(data.x_train) // batch_size)  # ceil(m / batch_size)
@@ -156,7 +162,7 @@ def train(
 
     # --- state: fresh, or restored from a checkpoint ---
     data_seed = tf.Variable(seed, dtype=tf.int64, trainable=False)
-    epochs_done = tf.Variable(0, dtype=tf.int64, trainable=False)
+    epochs_done = tf.Variable(int(initial_epoch), dtype=tf.int64, trainable=False)
     saved_history = tf.Variable(
         np.zeros((0, len(HISTORY_KEYS))), shape=tf.TensorShape([None, len(HISTORY_KEYS)]),
         dtype=tf.float64, trainable=False,

@@ -1,21 +1,25 @@
-"""Floor 3, tuning: hyperparameter search with KerasTuner (sections 1-3).
+"""Floor 3, tuning: the week's search methods as KerasTuner tuners for any `build(hp)` (sections 1-3).
 
-    search_space.py            alpha and 1 - beta on log scales; the KerasTuner space
-    config.py                  SearchConfig: one search's settings, to command-line flags and back
-    keras_tuner_internals.py   the few private KerasTuner names we depend on, each with its reason
-    oracles.py                 KerasTuner's random and grid oracles, plus divergence and resuming
-    tuner.py                   the KerasTuner tuner whose trials train with tfweek3's loop
+    scales.py                  alpha and 1 - beta on log scales: NumPy samplers, hp_alpha, hp_beta
+    tuners.py                  EpochTuner: a KerasTuner Tuner whose trials report every epoch
+    random_search.py           RandomSearch and GridSearch, with median pruning
+    coarse_to_fine.py          CoarseToFine: rounds of random search, each box narrowed
+    pbt.py, pbt_tuner.py       PopulationBasedTraining: its oracle, and its trials
+    population.py              a PBT population's settings and ranking (no TensorFlow)
+    oracles.py                 KerasTuner's random and grid oracles, plus epoch reports, pruning,
+                               resuming and failures in a row
+    pruning.py                 the median stopping rule, a pure function of the reports
+    outcomes.py                a trial's result, as the oracle scores it
+    reports.py                 a trial's epoch reports, best weights and TensorBoard logs
     results.py                 trials.csv / trials.json, the table and the summary line
-    figures.py                 scores.png
-    pruning.py                 the median stopping rule (--prune median), a pure function of the reports
-    importance.py              each hyperparameter's share of the explained variance (a random forest)
-    trial_figures.py           curves.png, importance.png, parallel.png
-    search.py                  run_search: random, grid, coarse to fine
-    caviar.py                  many models at once: a chief and worker processes (no TensorFlow)
-    pbt.py                     population-based training: its KerasTuner oracle, exploit and explore
-    pbt_tuner.py               a pbt trial: one member's generation, from its parent's checkpoint
-    pbt_results.py             a pbt search's winner, lineage, best_schedule.json, schedules.png
-    babysit.py                 pandas: one model nudged through a control file
+    dimensions.py              the declared hyperparameters and the scales they are drawn on
+    importance.py              each hyperparameter's share of the explained variance (a forest)
+    figures.py                 scores.png, parallel.png
+    trial_figures.py           curves.png, importance.png
+    pbt_results.py             a PBT search's winner, lineages and schedules.png
+    roles.py                   KerasTuner's distributed mode: chief, worker or single
+    storage.py                 local or gs:// files, written atomically
+    keras_tuner_internals.py   the few private KerasTuner names we depend on, each with its reason
 
-Imports from tfweek3.layers and tfweek3.training only.
+Imports from tfweek3.layers and tfweek3.training only; nothing here knows the course network.
 """

@@ -1,4 +1,15 @@
-"""scores.png: the score of every trial against each hyperparameter, on the scale it is sampled on."""
+"""scores.png and parallel.png: where the trials are in the space, on the scales they were drawn on.
+
+    scores.png     the score of every trial against each numeric hyperparameter, one panel each
+    parallel.png   parallel coordinates: one line per trial across the hyperparameters and the
+                   score; the best trials in colour
+
+Each hyperparameter is labelled by its name (or the label the search gave it)
+and drawn on the scale it was sampled on: log axes for sampling="log", powers
+of two for mini-batch sizes, categories one beside the other (dimensions.py).
+Each function draws on a matplotlib Figure of its own (no pyplot: no backend
+is switched, nothing is shown), saves it when given a path and returns it.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +18,10 @@ import math
 from typing import Any
 
 from tfweek3.tuning import storage
-from tfweek3.tuning.config import worst_score
-from tfweek3.tuning.search_space import SearchSpace
+from tfweek3.tuning.dimensions import Dimension
 
-PANELS = (("learning_rate", "alpha (learning rate)", "log"),
-          ("one_minus_beta", "1 - beta", "log"),
-          ("units", "hidden units", "linear"),
-          ("layers", "hidden layers", "linear"),
-          ("batch_size", "mini-batch size", "log2"))
+PRUNED_GREY = "0.6"
+OTHER_GREY = "0.8"
 
 
 def save_figure(fig, path: str, dpi: int = 90) -> None:
@@ -24,53 +31,152 @@ def save_figure(fig, path: str, dpi: int = 90) -> None:
     storage.write_bytes(path, buffer.getvalue())
 
 
-def plot_scores(records: list[dict[str, Any]], objective: str, direction: str,
-                path: str, space: SearchSpace | None = None) -> None:
-    """Score against each numeric hyperparameter that varied, one panel each.
+def _values(records: list[dict[str, Any]], name: str) -> list[Any]:
+    return [r["hyperparameters"].get(name) for r in records]
 
-    alpha and 1 - beta on log axes (the scale they are sampled on); the rounds
-    of a coarse-to-fine search in different colours; pruned trials as grey
-    circles at the score they had when stopped; diverged trials as red crosses
-    at the worst score. With `space`, the log axes span its ranges.
+
+def plot_scores(result, path: str | None = None):
+    """Score against each numeric hyperparameter that varied (a SearchResult), one panel each.
+
+    Log axes for log-sampled ones; the rounds of a coarse-to-fine search in
+    different colours; pruned trials as grey circles at the score they had when
+    stopped; diverged trials as red crosses at the worst score (when finite).
     """
-    # A Figure of its own, not pyplot's: no backend is switched and nothing is shown.
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    panels = [p for p in PANELS if len({r[p[0]] for r in records}) > 1] or list(PANELS[:2])
-    fig = Figure(figsize=(4 * len(panels), 3.4))
-    axes = fig.subplots(1, len(panels), squeeze=False)
+    from tfweek3.tuning.results import worst_score
+
+    records = result.records
+    dims = [d for d in result.dims if d.scale not in ("category", "0/1")] or result.dims[:1]
+    fig = Figure(figsize=(4 * max(len(dims), 1), 3.4))
+    axes = fig.subplots(1, max(len(dims), 1), squeeze=False)[0]
     rounds = sorted({r["round"] for r in records}, key=lambda n: n or 0)
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-    worst = worst_score(direction)
-    for ax, (name, label, scale) in zip(axes[0], panels):
+    worst = worst_score(result.direction, result.objective)
+    for ax, dim in zip(axes, dims):
         for i, number in enumerate(rounds):
-            done = [r for r in records if r["round"] == number and r["status"] == "completed"]
-            ax.scatter([r[name] for r in done], [r["score"] for r in done], s=22,
+            done = [r for r in records if r["round"] == number and r["status"] == "completed"
+                    and r["hyperparameters"].get(dim.name) is not None]
+            ax.scatter(_values(done, dim.name), [r["score"] for r in done], s=22,
                        color=colours[i % len(colours)],
                        label=f"round {number}" if number else "completed")
-        pruned = [r for r in records if r["status"] == "pruned"]
+        pruned = [r for r in records if r["status"] == "pruned"
+                  and r["hyperparameters"].get(dim.name) is not None]
         if pruned:
-            ax.scatter([r[name] for r in pruned], [r["score"] for r in pruned], s=22,
-                       facecolors="none", edgecolors="0.6", label="pruned")
-        diverged = [r for r in records if r["status"] == "diverged"]
+            ax.scatter(_values(pruned, dim.name), [r["score"] for r in pruned], s=22,
+                       facecolors="none", edgecolors=PRUNED_GREY, label="pruned")
+        diverged = [r for r in records if r["status"] == "diverged"
+                    and r["hyperparameters"].get(dim.name) is not None]
         if diverged and math.isfinite(worst):
-            ax.scatter([r[name] for r in diverged], [worst] * len(diverged),
+            ax.scatter(_values(diverged, dim.name), [worst] * len(diverged),
                        marker="x", color="red", label="diverged")
-        if scale == "log":
+        if dim.scale in ("log10", "reverse_log"):
             ax.set_xscale("log")
-            if space is not None:
-                low, high = getattr(space, name)
-                ax.set_xlim(low / 1.5, high * 1.5)
-        elif scale == "linear":
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        elif scale == "log2":
+            ax.set_xlim(dim.low / 1.5, dim.high * 1.5)
+        elif dim.scale == "log2":
             ax.set_xscale("log", base=2)
-        ax.set_xlabel(label)
-        ax.set_ylabel(objective)
+        elif dim.kind == "Int":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel(f"{dim.title} ({dim.scale})" if dim.scale != "linear" else dim.title)
+        ax.set_ylabel(result.objective)
         ax.grid(alpha=0.3)
     if len(rounds) > 1 or any(r["status"] in ("diverged", "pruned") for r in records):
-        axes[0][0].legend(fontsize=8)
+        axes[0].legend(fontsize=8)
     fig.tight_layout()
-    save_figure(fig, path)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_parallel(records: list[dict[str, Any]], dims: list[Dimension], objective: str,
+                  direction: str, path: str | None = None, best: int = 5):
+    """Parallel coordinates: an axis per searched hyperparameter and one for the score.
+
+    Each axis spans the values the trials took, on the scale the search draws
+    them on. The `best` trials are drawn in colour and labelled; pruned trials
+    dotted; diverged and failed ones are left out.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    scored = [r for r in records if r["score"] is not None and math.isfinite(r["score"])
+              and r["status"] in ("completed", "pruned", "diverged")]
+    dims = [d for d in dims if len({str(v) for v in _values(scored, d.name)}) > 1]
+    fig = Figure(figsize=(1.6 * (len(dims) + 1) + 1.5, 4.2))
+    ax = fig.subplots()
+    if not scored:
+        ax.set_axis_off()
+        return _finish(fig, path)
+    columns = []
+    for d in dims:
+        present = [v for v in _values(scored, d.name) if v is not None]
+        on_scale = dict(zip(map(str, present), d.on_scale(present)))
+        columns.append([on_scale.get(str(v), math.nan) for v in _values(scored, d.name)])
+    columns.append([r["score"] for r in scored])
+    labels = [d.title for d in dims] + [objective]
+    spans = [(min(c for c in col if math.isfinite(c)), max(c for c in col if math.isfinite(c)))
+             for col in columns]
+
+    def height(column: int, value: float) -> float:
+        low, high = spans[column]
+        if not math.isfinite(value):
+            return -0.08  # inactive (a conditional hyperparameter): below the axis
+        return 0.5 if high == low else (value - low) / (high - low)
+
+    order = sorted(range(len(scored)), key=lambda i: scored[i]["score"],
+                   reverse=direction == "max")
+    top = order[:best]
+    colours = matplotlib.cm.viridis([0.85 * k / max(len(top) - 1, 1) for k in range(len(top))])
+    xs = range(len(columns))
+    handles = []
+    for i in reversed(order):  # the best drawn last, on top
+        ys = [height(c, columns[c][i]) for c in xs]
+        if i in top:
+            k = top.index(i)
+            (line,) = ax.plot(xs, ys, color=colours[k], lw=2.2, zorder=3,
+                              label=f"#{k + 1} trial {scored[i]['trial']}: "
+                              f"{scored[i]['score']:.4f}")
+            handles.insert(0, line)
+        else:
+            pruned = scored[i]["status"] == "pruned"
+            ax.plot(xs, ys, color=PRUNED_GREY if pruned else OTHER_GREY, lw=0.9,
+                    ls=":" if pruned else "-", zorder=1)
+    for c in xs:
+        ax.axvline(c, color="black", lw=0.8, zorder=2)
+        dim = dims[c] if c < len(dims) else None
+        for value, text in _ticks(dim, _values(scored, dim.name) if dim else [], spans[c]):
+            ax.text(c + 0.04, height(c, value), text, va="center", fontsize=7, zorder=4)
+    ax.set_xticks(list(xs), labels, fontsize=9)
+    ax.tick_params(axis="x", pad=16)
+    ax.set_yticks([])
+    ax.set_ylim(-0.12, 1.12)
+    for side in ("left", "right", "top", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              frameon=False, title=f"best {len(top)} (pruned: dotted)", title_fontsize=8)
+    return _finish(fig, path)
+
+
+def _finish(fig, path: str | None):
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _ticks(dim: Dimension | None, raw: list[Any], span: tuple[float, float]):
+    """Where to label an axis, on its scale, and how: the ends in the hyperparameter's own units
+    (alpha, not log10 alpha), or each category."""
+    low, high = span
+    if dim is None:
+        return [(low, f"{low:.3g}"), (high, f"{high:.3g}")]
+    if dim.scale in ("category", "0/1"):
+        present = [v for v in raw if v is not None]
+        names = {True: "on", False: "off"} if dim.scale == "0/1" else {}
+        codes = dim.on_scale(dim.categories(present))
+        return [(float(code), names.get(v, str(v)))
+                for code, v in zip(codes, dim.categories(present)) if v in present]
+    text = "{:.0f}" if dim.kind == "Int" or dim.scale == "log2" else "{:.2g}"
+    return [(low, text.format(dim.from_scale(low))), (high, text.format(dim.from_scale(high)))]

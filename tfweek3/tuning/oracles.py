@@ -1,17 +1,18 @@
-"""KerasTuner's random and grid oracles, with what a course search adds to them.
+"""KerasTuner's random and grid oracles, with what tfweek3's tuners add to them.
 
 An oracle is KerasTuner's search strategy: it hands out trials (sets of
 hyperparameters), receives their metrics, scores them and saves its state so
 that a search can resume. tfweek3's oracles are KerasTuner's own
-RandomSearchOracle and GridSearchOracle; everything those promise still holds
-(a report must carry the objective, a trial waiting for a retry is retried,
-consecutive failures stop the search). `Week3Oracle` adds:
+RandomSearchOracle and GridSearchOracle, and keep every promise those make
+(a report must carry the objective, single or multi-objective; a trial waiting
+for a retry is retried; `max_consecutive_failed_trials` failures in a row end
+the search with the last one's error). `EpochOracle` adds:
 
 1. epoch reports: a trial reports after every epoch, its metrics named
    "epoch/<metric>" (step = the epoch, from 1), and returns its result at the
-   end (see tuner.py). Recording an epoch costs O(1), and a running trial's
+   end (tuners.py). Recording an epoch costs O(1), and a running trial's
    trial.json is rewritten at most once a second (the trial's end writes it in
-   full; a resumed search reruns a cut-off trial anyway). In a --workers
+   full; a resumed search reruns a cut-off trial anyway). In a distributed
    search the chief answers each report with the trial's status only.
 2. resume: a trial handed out again (a restarted worker, a resumed search)
    forgets the metrics of its cut-off run; on reload, a trial still RUNNING
@@ -20,22 +21,22 @@ consecutive failures stop the search). `Week3Oracle` adds:
    local (keras_tuner_internals.AtomicFiles); an unreadable state file is an
    error naming it (storage.StateFileError).
 4. the grid oracle rebuilds its position in the grid on reload.
-5. consecutive failures (KerasTuner's default limit, 3) stop the search
-   through the oracle's answers: it hands out no more trials and records why
-   (`failure_stop` in oracle.json). Started again (the cause fixed, say), the
-   search tries the next trial. KerasTuner's own check raises inside
-   end_trial, before the failed trial is saved, which in a --workers search
-   is an error in the chief's gRPC server that the workers only see as a
-   broken call.
-
+5. consecutive failures stop the search through the oracle's answers: it
+   hands out no more trials and records why (`failure_stop`, one line, and
+   the failing trial, in oracle.json), and the tuner then raises KerasTuner's
+   RuntimeError with that trial's error (tuners.py). KerasTuner's own check
+   raises inside end_trial, before the failed trial is saved, which in a
+   distributed search is an error in the chief's gRPC server that the workers
+   only see as a broken call. Started again (the cause fixed, say), the search
+   tries the next trial.
 6. pruning (`pruning=MedianRule(...)`, pruning.py): after each epoch report the
    oracle applies the median stopping rule to the trial's curve against the
    other trials' curves, and answers STOPPED, with the reason in the answer's
-   metrics (PRUNED_METRICS), when the trial is losing. The worker stops
-   training and returns its result with them (tuner.py): a pruned trial is
-   COMPLETED for KerasTuner, `pruned` in tfweek3's records.
+   metrics (PRUNED_METRICS), when the trial is losing. The tuner stops
+   training and returns its result with them: a pruned trial is COMPLETED for
+   KerasTuner, `pruned` in tfweek3's records.
 
-A diverged trial is no failure: it completes with the worst score (tuner.py).
+A diverged trial is no failure: it completes with the worst score (tuners.py).
 """
 
 from __future__ import annotations
@@ -51,41 +52,58 @@ from tfweek3.tuning import storage
 from tfweek3.tuning.pruning import Curve, MedianRule, Pruned
 from tfweek3.tuning.results import EPOCH_PREFIX, PRUNED_METRICS, epoch_metric
 
-RUNNING = kt.engine.trial.TrialStatus.RUNNING
-INVALID = kt.engine.trial.TrialStatus.INVALID
-STOPPED = kt.engine.trial.TrialStatus.STOPPED
-COMPLETED = kt.engine.trial.TrialStatus.COMPLETED
+Status = kt.engine.trial.TrialStatus
+RUNNING, IDLE, INVALID, STOPPED, COMPLETED, FAILED = (
+    Status.RUNNING, Status.IDLE, Status.INVALID, Status.STOPPED, Status.COMPLETED, Status.FAILED)
 
 
-class Week3Oracle(internals.AtomicFiles):
+class SearchMismatch(RuntimeError):
+    """A folder holds a search with other settings than the one asked to continue it."""
+
+
+class EpochOracle(internals.AtomicFiles):
     """The additions above; mixed in before a KerasTuner oracle class."""
 
     SAVE_RUNNING_TRIAL_SECONDS = 1.0
 
-    def __init__(self, *args, max_consecutive_failed_trials: int = 3,
+    def __init__(self, *args, max_consecutive_failed_trials: int | None = 3,
                  pruning: MedianRule | None = None, **kwargs):
         super().__init__(*args, max_consecutive_failed_trials=None, **kwargs)
         self.pruning = pruning
         self._verdicts: dict[str, Pruned] = {}  # trial id -> why status_after_epoch stopped it
         self.failure_limit = max_consecutive_failed_trials
         self.failure_stop: str | None = None  # why the search stopped, once it has
+        self.failed_trial: str | None = None  # the trial whose failure stopped it
         self._saved_at: dict[str, float] = {}  # trial id -> when update_trial last wrote it
 
     def get_state(self):
-        return {**super().get_state(), "failure_stop": self.failure_stop}
+        return {**super().get_state(), "failure_stop": self.failure_stop,
+                "failed_trial": self.failed_trial}
 
+    def set_state(self, state):
+        super().set_state(state)
+        self.failure_stop = state.get("failure_stop")
+        self.failed_trial = state.get("failed_trial")
 
     def populate_space(self, trial_id):
         if self.failure_stop is not None:
-            return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+            return {"status": STOPPED, "values": None}
         return super().populate_space(trial_id)
+
+    def failure_error(self) -> str | None:
+        """KerasTuner's message for a search that failures ended (None if they did not):
+        "Number of consecutive failures exceeded the limit of 3." and the last one's error."""
+        if self.failure_stop is None or self.failed_trial not in self.trials:
+            return None
+        return (f"Number of consecutive failures exceeded the limit of {self.failure_limit}.\n"
+                + (self.trials[self.failed_trial].message or ""))
 
     @kt.synchronized
     def end_trial(self, trial):
         super().end_trial(trial)
         failed_in_a_row = []  # the trials that ended last, as long as they failed
         for trial_id in reversed(self.end_order):
-            if self.trials[trial_id].status != kt.engine.trial.TrialStatus.FAILED:
+            if self.trials[trial_id].status != FAILED:
                 break
             failed_in_a_row.insert(0, trial_id)
         if self.failure_limit and len(failed_in_a_row) >= self.failure_limit:
@@ -94,6 +112,7 @@ class Week3Oracle(internals.AtomicFiles):
             self.failure_stop = (f"{len(failed_in_a_row)} trials failed in a row; the first, "
                                  f"trial {int(first.trial_id) + 1}: "
                                  f"{lines[-1].strip() if lines else 'no message'}")
+            self.failed_trial = failed_in_a_row[-1]
             self.save()
 
     def score_trial(self, trial):
@@ -106,7 +125,9 @@ class Week3Oracle(internals.AtomicFiles):
         check_state_files(os.path.dirname(internals.oracle_file(self)))
         try:
             super().reload()
-        except (KeyError, TypeError) as error:  # a state file of another kind of search
+        except SearchMismatch:
+            raise
+        except (KeyError, TypeError, RuntimeError) as error:  # a state file of another search
             raise storage.StateFileError(internals.oracle_file(self), error) from error
         # To run again: the trials cut off mid-run (still RUNNING on disk) and those waiting for
         # KerasTuner's retry (INVALID). Not the others: KerasTuner's own reload also queues the
@@ -128,18 +149,19 @@ class Week3Oracle(internals.AtomicFiles):
 
     @kt.synchronized
     def update_trial(self, trial_id, metrics, step=0):
-        objective = self.objective.name
-        if objective not in metrics and epoch_metric(objective) not in metrics:
+        epoch = {name[len(EPOCH_PREFIX):]: value for name, value in metrics.items()
+                 if name.startswith(EPOCH_PREFIX)}
+        if not epoch:
+            return super().update_trial(trial_id, metrics, step=step)  # the trial's result
+        if not (self.objective.name in epoch or self.objective.has_value(epoch)):
             raise ValueError(
                 f"Objective value missing in metrics reported to the Oracle, expected "
-                f"{objective!r} (or {epoch_metric(objective)!r} for an epoch), found: "
+                f"{objective_names(self.objective)} (as 'epoch/<name>' for an epoch), found: "
                 f"{list(metrics)}")
-        if not any(name.startswith(EPOCH_PREFIX) for name in metrics):
-            return super().update_trial(trial_id, metrics, step=step)  # the trial's result
         trial = self.trials[trial_id]
         for name, value in metrics.items():
             if not trial.metrics.exists(name):
-                is_objective = name == epoch_metric(objective)
+                is_objective = name == epoch_metric(self.objective.name)
                 trial.metrics.register(name, self.objective.direction if is_objective else None)
             internals.record_epoch(trial, name, value, step)
         now = time.monotonic()
@@ -150,7 +172,7 @@ class Week3Oracle(internals.AtomicFiles):
                                        status=self.status_after_epoch(trial, step))
         verdict = self._verdicts.pop(trial_id, None)
         if verdict is not None and answer.status == STOPPED:
-            # Why, for the worker to return with its result (tuner.py).
+            # Why, for the tuner to return with its result (tuners.py).
             answer.metrics.update(PRUNED_METRICS["median"], verdict.median, step=step)
             answer.metrics.update(PRUNED_METRICS["trials"], float(verdict.trials), step=step)
         return answer
@@ -178,16 +200,21 @@ class Week3Oracle(internals.AtomicFiles):
         return {obs.step: obs.mean() for obs in trial.metrics.get_history(name)}
 
 
-class RandomOracle(Week3Oracle, kt.oracles.RandomSearchOracle):
-    """KerasTuner's RandomSearchOracle with epoch reports, resuming and atomic files."""
+class RandomOracle(EpochOracle, kt.oracles.RandomSearchOracle):
+    """KerasTuner's RandomSearchOracle with epoch reports, pruning, resuming and atomic files."""
 
 
-class GridOracle(Week3Oracle, kt.oracles.GridSearchOracle):
-    """KerasTuner's GridSearchOracle with epoch reports, resuming and atomic files."""
+class GridOracle(EpochOracle, kt.oracles.GridSearchOracle):
+    """KerasTuner's GridSearchOracle with epoch reports, pruning, resuming and atomic files."""
 
     def reload(self):
         super().reload()
         internals.rebuild_grid_position(self)
+
+
+def objective_names(objective) -> list[str]:
+    """The metric names an objective needs: one, or each of a multi-objective's."""
+    return [o.name for o in getattr(objective, "objectives", [objective])]
 
 
 def check_state_files(project_dir: str) -> None:

@@ -1,157 +1,202 @@
-"""The training side of population-based training: one trial trains one member for one generation.
+"""Population-based training for any model written the KerasTuner way (the oracle is pbt.py).
 
-A trial of the PBT oracle (pbt.py) names a member, its generation and its
-parent trial. `PBTTuner.run_trial`:
+    tuner = tfweek3.PopulationBasedTraining(build_model, objective="val_accuracy",
+                                            population=8, epochs=20, ready_epochs=2,
+                                            directory="runs/pbt")
+    tuner.search(x, y, validation_data=(x_val, y_val))
 
-1. builds the member's network (its units, layers and batch norm; the search's
-   seed draws the initial weights, as in every tfweek3 trial);
-2. restores the parent trial's last checkpoint, unless this is generation 1:
-   the weights, the optimizer's state (its moments and iteration count), the
-   epochs done, the data order and the history, all of the lineage so far;
-3. trains the generation's epochs with `tfweek3.train`, with the member's alpha
-   (train puts the call's learning rate in place of the checkpoint's) and beta
-   (the optimizer is built with it before the moments are restored), sending
-   the oracle each epoch's metrics, epochs numbered over the member's whole
-   life from 1;
-4. writes a checkpoint after each epoch into its own folder,
-   trial_<id>/checkpoints/, keeping only the last: the one the next generation
-   starts from. Checkpoints go through tf.io.gfile, so --dir may be a folder
-   all the hosts of a search share (NFS, gs://...).
+A trial trains one member for one generation of `ready_epochs` epochs:
 
-The trial's score is the objective after its last epoch: PBT ranks members by
-how good they are now, not by their best epoch so far. A generation whose loss
-becomes NaN or inf is recorded as diverged (the worst score); its member copies
-a good one at the next step. A trial cut off mid-run (a killed worker, a
-stopped search) runs again from its parent's checkpoint, and the run starts by
-deleting the checkpoints the cut-off run left.
+1. it builds the member's model from its hyperparameters (a copy's mutated
+   values included), compiled by the user's build(hp);
+2. unless this is generation 1, it loads the parent trial's last checkpoint:
+   the weights and the optimizer's state (moments, iteration count), after
+   building the optimizer (Keras skips an unbuilt optimizer's variables with
+   only a warning: Adam's moments and `iterations` would restart at 0), then
+   puts the member's own learning rate back (the parent's came with the
+   optimizer's variables);
+3. it trains with the model's own fit from the parent's last epoch on
+   (`initial_epoch`), epochs numbered over the member's whole life;
+4. it keeps its weights and optimizer state after its last epoch, not its
+   best: the next generation continues from there.
+
+What can change mid-training in Keras 3, and how. The learning rate is a
+variable of the optimizer (keras.optimizers.Optimizer.learning_rate): assigning
+it takes effect at the next step, with nothing retraced (not with a
+LearningRateSchedule: then the schedule itself is rebuilt). Momentum (SGD),
+beta_1 and beta_2 (Adam), rho (RMSprop), weight decay, a Dropout rate are
+Python floats read when the train step is traced: a change needs a new model
+(or `model.make_train_function(force=True)`). Every generation builds a new
+model from the member's values, so all of these may be perturbed; what cannot
+change is anything that changes the weights' shapes (units, filters, layers):
+a member must fit its parent's weights. By default `perturb` holds the
+hyperparameters that set the optimizer's learning rate, momentum or beta_1,
+found by building the model with each numeric hyperparameter moved and
+watching the optimizer's settings; name others with perturb=[...].
+
+A member's score is the objective after its last epoch (how good it is now),
+and get_best_models gives the best members' weights after their last epoch.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import time
-from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Any
 
 import keras
-import keras_tuner as kt
 
-from tfweek3.training import stopping
-from tfweek3.training.checkpoints import checkpoint_for_epoch
-from tfweek3.training.data import Dataset
-from tfweek3.training.loop import DivergedError, train
-from tfweek3.training.names import HISTORY_KEYS
-from tfweek3.tuning import keras_tuner_internals as internals
 from tfweek3.tuning import storage
-from tfweek3.tuning.config import SearchConfig
-from tfweek3.tuning.pbt import PBTOracle
-from tfweek3.tuning.pbt_results import CHECKPOINTS, generation_epochs, generation_line
-from tfweek3.tuning.results import epoch_metric, record_from_state
-from tfweek3.tuning.search_space import SearchSpace, define_hyperparameters
-from tfweek3.tuning.tuner import (
-    EpochReports,
-    Week3HyperModel,
-    diverged_outcome,
-    keep_error,
-)
+from tfweek3.tuning.pbt import GENERATION, MEMBER, PARENT, PBTOracle
+from tfweek3.tuning.population import Population, generation_epochs
+from tfweek3.tuning.roles import distributed_role
+from tfweek3.tuning.tuners import EpochTuner
+
+OPTIMIZER_SETTINGS = ("learning_rate", "momentum", "beta_1")
 
 
-class PBTTuner(kt.Tuner):
-    """Trains each member's generation from its parent's checkpoint; one line per generation."""
+class PopulationBasedTraining(EpochTuner):
+    """PBT over a user's hypermodel; see the module's docstring.
 
-    WAIT_SECONDS = 0.5  # between two requests while the generation's last members train
+    population, epochs (each member's, in all), ready_epochs, exploit_quantile,
+    perturb_factor, resample_probability: pbt.Population; perturb: the names
+    of the hyperparameters a copy perturbs (None: those that set the
+    optimizer's learning rate, momentum or beta_1). The other arguments are
+    KerasTuner's RandomSearch's (but max_trials: population x generations).
+    """
 
-    def __init__(self, config: SearchConfig, space: SearchSpace, log: Callable[[str], None],
-                 **kwargs):
-        self.config = config
-        self.space = space
-        self.log = log
-        self.tensorboard = (config.tensorboard
-                            and importlib.util.find_spec("tensorboard") is not None)
-        self._asked_in_vain = False
-        super().__init__(**kwargs)
+    score_last_epoch = True
 
-    def pre_create_trial(self):
-        # KerasTuner asks again at once when the oracle answers IDLE (the generation is not over):
-        # wait a little between requests instead of keeping a core (and the chief) busy.
-        stopping.check()
-        if self._asked_in_vain:
-            time.sleep(self.WAIT_SECONDS)
-        self._asked_in_vain = True
+    def __init__(self, hypermodel=None, objective=None, population: int = 8, epochs: int = 10,
+                 ready_epochs: int = 2, exploit_quantile: float = 0.25,
+                 perturb_factor: float = 1.25, resample_probability: float = 0.2,
+                 perturb: Sequence[str] | None = None, seed: int | None = None,
+                 hyperparameters=None, tune_new_entries: bool = True,
+                 allow_new_entries: bool = True, max_retries_per_trial: int = 0,
+                 max_consecutive_failed_trials: int = 3, **kwargs):
+        if kwargs.get("executions_per_trial", 1) != 1:
+            raise ValueError("executions_per_trial: a PBT member trains once per generation")
+        self.settings = Population(population, epochs, ready_epochs, exploit_quantile,
+                                   perturb_factor, resample_probability, seed or 0).validate()
+        self.perturb_asked = None if perturb is None else list(perturb)
+        oracle = PBTOracle(self.settings, objective=objective, hyperparameters=hyperparameters,
+                           tune_new_entries=tune_new_entries, allow_new_entries=allow_new_entries,
+                           max_retries_per_trial=max_retries_per_trial,
+                           max_consecutive_failed_trials=max_consecutive_failed_trials)
+        super().__init__(oracle, hypermodel, seed=seed, **kwargs)
 
-    def on_trial_begin(self, trial):
-        self._asked_in_vain = False
-        super().on_trial_begin(trial)
+    def search(self, *fit_args, **fit_kwargs):
+        """Train the population; `epochs` is the tuner's (each generation sets its own range)."""
+        fit_kwargs["epochs"] = self.settings.epochs
+        if distributed_role() != "worker":
+            self.oracle.perturb = self.mutable_hyperparameters()
+        super().search(*fit_args, **fit_kwargs)
 
-    def checkpoint_dir(self, trial_id: str) -> str:
-        """Where a trial writes its checkpoint (the same path on every host of the search)."""
-        return storage.join(self.get_trial_dir(trial_id), CHECKPOINTS)
+    def mutable_hyperparameters(self) -> list[str]:
+        """The names a copy perturbs: those asked for, checked to keep the weights' shapes, or
+        those that set the optimizer's learning rate, momentum or beta_1."""
+        space = self.oracle.get_space()
+        declared = {hp.name: hp for hp in space.space}
+        base = self._probe(space, {})
+        if self.perturb_asked is not None:
+            for name in self.perturb_asked:
+                if name not in declared or type(declared[name]).__name__ == "Fixed":
+                    raise ValueError(f"perturb: {name!r} is not a hyperparameter the model "
+                                     f"declares (it declares {', '.join(declared)})")
+                for value in _other_values(declared[name]):
+                    moved = self._probe(space, {name: value})
+                    if moved["shapes"] != base["shapes"]:
+                        raise ValueError(
+                            f"perturb: {name!r} changes the model's weights; a member copies "
+                            "its parent's weights, so only hyperparameters that keep their "
+                            "shapes (a learning rate, a momentum, a dropout rate) may change")
+            return list(self.perturb_asked)
+        numeric = {name: hp for name, hp in declared.items()
+                   if type(hp).__name__ in ("Float", "Int")
+                   or (type(hp).__name__ == "Choice" and hp.get_config().get("ordered"))}
+        found = [name for name, hp in numeric.items()
+                 if any(self._probe(space, {name: v})["optimizer"] != base["optimizer"]
+                        for v in _other_values(hp))]
+        if not found:
+            raise ValueError("perturb: no hyperparameter sets the optimizer's learning rate, "
+                             "momentum or beta_1; name the ones to perturb with perturb=[...]")
+        return found
 
-    def run_trial(self, trial, data: Dataset, **kwargs) -> dict[str, float]:
-        stopping.check()
-        config = self.config
-        values = trial.hyperparameters.values
-        first, last = generation_epochs(values["generation"], config.ready_epochs, config.epochs)
-        settings = define_hyperparameters(trial.hyperparameters, self.space)
-        # A generation is short: skip clear_session's full garbage collection (0.7 s a trial
-        # here); Python's own collector frees the previous generation's models as it runs.
-        keras.backend.clear_session(free_memory=False)
-        keras.utils.set_random_seed(config.seed)
-        model = self.hypermodel.build(trial.hyperparameters)
-        parent = values.get("parent")
-        log_dir = None
-        if self.tensorboard:  # one run per member: its whole life, copies included
-            log_dir = storage.join(config.directory, "tensorboard", self.project_name,
-                                   f"member_{values['member']}")
-        start = time.monotonic()
-        reports = EpochReports(self.oracle, trial.trial_id)
+    def _probe(self, space, changes: dict[str, Any]) -> dict[str, Any]:
+        hp = space.copy()
+        hp.values.update(changes)
+        keras.backend.clear_session()
+        model = self.hypermodel.build(hp)
+        optimizer = getattr(model, "optimizer", None)
+        config = optimizer.get_config() if optimizer is not None else {}
+        return {"optimizer": {k: str(config.get(k)) for k in OPTIMIZER_SETTINGS},
+                "shapes": [tuple(w.shape) for w in model.weights] if model.built else None}
 
-        def report(epoch: int, logs: dict[str, float]) -> bool:
-            reports.send({epoch_metric(name): float(logs[name]) for name in HISTORY_KEYS}, epoch)
-            return reports.stopped
+    # --- one member's generation ---------------------------------------------------------------
 
-        try:  # a parent's checkpoint that is missing fails the trial, with its error.txt
-            resume = (checkpoint_for_epoch(self.checkpoint_dir(parent), first - 1) if parent
-                      else False)
-            result = train(
-                model, data, epochs=last, batch_size=settings.batch_size,
-                optimizer=settings.optimizer, learning_rate=settings.learning_rate,
-                beta=settings.beta, seed=config.seed,
-                checkpoint_dir=self.checkpoint_dir(trial.trial_id), resume=resume, max_to_keep=1,
-                log_dir=log_dir, verbose=0, on_epoch_end=report)
-            outcome = {config.objective: result.history[config.objective][-1],
-                       "epochs": float(result.epochs_run - first + 1)}
-        except DivergedError as error:
-            outcome = diverged_outcome(config, error, epochs=error.epoch - first)
-        except Exception as error:
-            keep_error(self.get_trial_dir(trial.trial_id), error)
-            raise
-        finally:
-            reports.close()
-        outcome["duration_seconds"] = time.monotonic() - start
-        return outcome
+    def fit_arguments(self, trial, kwargs: dict[str, Any]) -> dict[str, Any]:
+        first, last = generation_epochs(trial.hyperparameters.values[GENERATION],
+                                        self.settings.ready_epochs, self.settings.epochs)
+        return {**kwargs, "epochs": last, "initial_epoch": first - 1}
 
-    def on_trial_end(self, trial):
-        super().on_trial_end(trial)  # the oracle records the end
-        direction = self.config.direction
+    def start_from(self, trial, model: keras.Model) -> None:
+        """Load the parent's last weights and optimizer state, keeping the member's learning rate."""
+        parent = trial.hyperparameters.values.get(PARENT)
+        if not parent:
+            return
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is None:
+            raise ValueError("PBT copies a parent's optimizer state: build(hp) must return a "
+                             "compiled model")
+        if not model.built:
+            model.build_from_config(storage.read_json(self.build_config_path(parent)))
+        optimizer.build(model.trainable_variables)
+        own_rate = optimizer.get_config()["learning_rate"]  # the member's (a dict: a schedule)
+        model.load_weights(self.checkpoint_path(parent))
+        if not isinstance(own_rate, dict):
+            optimizer.learning_rate = own_rate
+
+    def log_dir(self, trial) -> str:
+        """One TensorBoard run per member: its whole life, copies included."""
+        return storage.join(self.directory, "tensorboard", self.project_name,
+                            f"member_{trial.hyperparameters.values[MEMBER]}")
+
+    def trial_line(self, trial) -> str:
+        from tfweek3.tuning.pbt_results import generation_line
+        from tfweek3.tuning.results import record_from_state
+
+        direction = self.oracle.objective.direction
         ended = record_from_state(self.oracle.get_trial(trial.trial_id).get_state(), direction,
                                   self.project_dir)
-        parent = trial.hyperparameters.values.get("parent")
-        parent_record = None
-        if parent:
-            parent_record = record_from_state(self.oracle.get_trial(parent).get_state(),
-                                              direction)
-        self.log(generation_line(ended, parent_record, self.config))
+        parent = trial.hyperparameters.values.get(PARENT)
+        parent_record = (record_from_state(self.oracle.get_trial(parent).get_state(), direction)
+                         if parent else None)
+        return generation_line(ended, parent_record, self.settings, self.oracle.objective.name,
+                               self.describe)
+
+    def results(self, write: bool = False):
+        """The search's records; the winner is the best member after its last epoch. With
+        `write`, every search's files and schedules.png."""
+        from tfweek3.tuning.pbt_results import final_ranking, write_population_figure
+
+        result = super().results(write=False)
+        ranked = final_ranking(result.records, result.direction)
+        result.best = ranked[0] if ranked and ranked[0]["status"] == "completed" else None
+        result.strategy = "pbt"
+        if write:
+            from tfweek3.tuning.results import write_results
+
+            write_results(result)
+            write_population_figure(result, self.settings, getattr(self.oracle, "perturb", []))
+        return result
 
 
-def make_pbt_tuner(config: SearchConfig, data: Dataset, *, strategy: str, space: SearchSpace,
-                   trials: int, project: str, label: str = "",
-                   log: Callable[[str], None] = print) -> PBTTuner:
-    """The tuner of a pbt search in one project folder, resumed if the folder exists.
-
-    Takes the arguments of tuner.make_tuner; the oracle's budget is the
-    population times the generations, whatever `trials` says.
-    """
-    internals.keep_failed_trials_off_stderr()
-    return PBTTuner(config, space, log, oracle=PBTOracle(config, space),
-                    hypermodel=Week3HyperModel(data.input_dim, data.num_classes, space, None),
-                    directory=config.directory, project_name=project, overwrite=False)
+def _other_values(hp) -> list[Any]:
+    """Values of a declared hyperparameter other than its default: its ends, or its choices."""
+    config, kind = hp.get_config(), type(hp).__name__
+    if kind in ("Float", "Int"):
+        return [v for v in (config["min_value"], config["max_value"]) if v != hp.default]
+    if kind == "Choice":
+        return [v for v in config["values"] if v != hp.default]
+    if kind == "Boolean":
+        return [not hp.default]
+    return []

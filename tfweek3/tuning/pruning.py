@@ -26,6 +26,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+PRUNERS = (None, "none", "median")  # tuners' prune=: None or "none" train every trial to its end
 # A curve: one trial's objective, epoch (from 1) -> value, as reported so far.
 Curve = dict[int, float]
 TIE_TOLERANCE = 1e-6  # relative: closer than this to the median is not worse than it
@@ -46,7 +47,7 @@ class MedianRule:
     """The settings of the rule: `tfweek3 tune --prune median --prune-min-trials --prune-after`."""
 
     direction: str          # "max" (accuracies) or "min" (losses)
-    epochs: int             # a trial's full length: it is never stopped after its last epoch
+    epochs: int | None = None  # a trial's full length: never stopped after it (None: no limit)
     min_trials: int = 5
     after: int = 2
 
@@ -63,15 +64,16 @@ def best_so_far(curve: Curve, epoch: int, direction: str) -> float | None:
     return max(values) if direction == "max" else min(values)
 
 
-def median_stop(curve: Curve, others: list[Curve], epoch: int, *, direction: str, epochs: int,
-                min_trials: int = 5, after: int = 2) -> Pruned | None:
+def median_stop(curve: Curve, others: list[Curve], epoch: int, *, direction: str,
+                epochs: int | None = None, min_trials: int = 5, after: int = 2) -> Pruned | None:
     """Whether a trial whose reports so far are `curve` should stop after `epoch`.
 
     others: the curves of the other trials (running, completed or stopped;
     only those that reported `epoch` count). Returns the reason to stop, or
-    None to go on.
+    None to go on. `epochs` is the trial's planned length (None: the caller
+    does not ask at a trial's last epoch, as tfweek3's tuners do).
     """
-    if epoch < after or epoch >= epochs:
+    if epoch < after or (epochs is not None and epoch >= epochs):
         return None
     best = best_so_far(curve, epoch, direction)
     if best is None:
@@ -91,3 +93,12 @@ def median_stop(curve: Curve, others: list[Curve], epoch: int, *, direction: str
 def epochs_saved(records: list[dict], epochs: int) -> int:
     """Epochs the pruned trials did not train: sum of (epochs - the epochs each trained)."""
     return sum(epochs - r["epochs"] for r in records if r["status"] == "pruned")
+
+
+def pruning_rule(objective, prune: str | None, min_trials: int, after: int) -> MedianRule | None:
+    """The oracle's rule for `prune` (None or "none": every trial trains to its end)."""
+    if prune not in PRUNERS:
+        raise ValueError(f"prune must be None or 'median'; got {prune!r}")
+    if prune in (None, "none"):
+        return None
+    return MedianRule(direction=objective.direction, min_trials=min_trials, after=after)

@@ -1,9 +1,14 @@
 """What a search leaves: one flat record per trial, trials.csv / trials.json, a table, a summary.
 
 A KerasTuner trial is saved as `trial_<id>/trial.json`; `record_from_state`
-reads one into a record in the course's names (alpha, beta, ...). Trials are
-numbered from 1 wherever a person reads them (`trial`); `trial_id` is
-KerasTuner's own id, the name of the trial's folder.
+reads one into a record: its status in tfweek3's words (completed, pruned,
+diverged, failed, running), its score, why it ended, and its hyperparameters
+under the names the search declared (`record["hyperparameters"]`), with 1 - x
+beside every "one_minus_<x>" (beta beside one_minus_beta). Trials are numbered
+from 1 wherever a person reads them (`trial`); `trial_id` is KerasTuner's own
+id, the name of the trial's folder.
+
+No TensorFlow here: the process that supervises a `--workers` search writes these files.
 """
 
 from __future__ import annotations
@@ -11,38 +16,51 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tfweek3.tuning import storage
-from tfweek3.tuning.config import SearchConfig, worst_score
-from tfweek3.tuning.search_space import HP_NAMES, SearchSpace
+from tfweek3.tuning.dimensions import Dimension, format_value, with_derived
 
 EPOCH_PREFIX = "epoch/"  # a trial reports each epoch's metrics as "epoch/val_accuracy", ...
+PBT_PREFIX = "pbt/"      # a PBT trial's member, generation and parent (pbt.py)
 STATUSES = ("completed", "pruned", "diverged", "failed", "running")
-# What a pruned trial's result carries (oracles.py, tuner.py): a marker, the median it lost to,
+# What a pruned trial's result carries (oracles.py, tuners.py): a marker, the median it lost to,
 # and how many trials that median was taken over.
 PRUNED_METRICS = {"marker": "pruned", "median": "pruned_median", "trials": "pruned_trials"}
-CSV_COLUMNS = ("round", "trial", "trial_id", "status", "score", "reason", "duration_seconds",
-               "epochs", "pruned_median", "learning_rate", "beta", "one_minus_beta", "units",
-               "layers", "batch_size", "batch_norm", "optimizer",
-               "member", "generation", "parent")  # the last three: pbt (tuning/pbt.py)
+FIRST_COLUMNS = ("round", "trial", "trial_id", "status", "score", "reason", "duration_seconds",
+                 "epochs", "pruned_median")
+PBT_COLUMNS = ("member", "generation", "parent")
 
 
 @dataclass
 class SearchResult:
-    """What a search leaves: every trial, the best one, and the rounds' boxes."""
+    """What a search leaves: every trial, the best one, and how to read them."""
 
     records: list[dict[str, Any]]
     best: dict[str, Any] | None
     directory: str
-    boxes: list[SearchSpace] = field(default_factory=list)
+    objective: str = "val_accuracy"
+    direction: str = "max"
+    dims: list[Dimension] = field(default_factory=list)  # the searched hyperparameters
+    strategy: str = "random"
+    epochs: int | None = None     # a trial's planned epochs (None: not known)
+    boxes: list = field(default_factory=list)            # coarse to fine: each round's box
     importance: list[dict[str, Any]] = field(default_factory=list)  # importance.py's rows
 
 
 def epoch_metric(name: str) -> str:
     """The name an epoch's value of `name` is reported under: "epoch/val_accuracy"."""
     return EPOCH_PREFIX + name
+
+
+def worst_score(direction: str, objective: str = "") -> float:
+    """The score of a diverged trial: an accuracy's 0, otherwise -inf or +inf."""
+    if direction == "min":
+        return math.inf
+    return 0.0 if "acc" in objective else -math.inf
 
 
 def record_from_state(state: dict[str, Any], direction: str,
@@ -52,10 +70,10 @@ def record_from_state(state: dict[str, Any], direction: str,
 
     Keys: round, trial (from 1), trial_id (KerasTuner's), status (completed,
     pruned, diverged, failed or running), score, reason, duration_seconds,
-    epochs, pruned_median (the median a pruned trial lost to), then the
-    hyperparameters, with beta derived as 1 - one_minus_beta; for pbt also
-    member, generation and parent (a trial number; None for the first
-    generation). With `objective`, also `curve`: the objective's value after each epoch.
+    epochs, pruned_median (the median a pruned trial lost to), hyperparameters
+    (name -> value, with 1 - x beside each one_minus_<x>), and for PBT member,
+    generation and parent (a trial number; None in generation 1). With
+    `objective`, also `curve`: the objective's value after each epoch.
     """
     metrics = state["metrics"]["metrics"]
 
@@ -82,7 +100,7 @@ def record_from_state(state: dict[str, Any], direction: str,
         reason = "cut off before the end; runs again when the search resumes"
     score = state.get("score")
     if status in ("completed", "pruned") and score is None:
-        score = worst_score(direction)
+        score = worst_score(direction, objective or "")
     if status == "pruned":
         side = "below" if direction == "max" else "above"
         reason = (f"stopped after epoch {int(last('epochs'))}: its best so far, {score:.4f}, "
@@ -92,7 +110,7 @@ def record_from_state(state: dict[str, Any], direction: str,
     if epochs is None:  # still running: the epochs reported so far
         epochs = max((len(metrics[name]["observations"]) for name in metrics
                       if name.startswith(EPOCH_PREFIX)), default=0)
-    values = dict(state["hyperparameters"]["values"])
+    values = state["hyperparameters"]["values"]
     record = {
         "round": round_number,
         "trial": int(state["trial_id"]) + 1,
@@ -103,19 +121,18 @@ def record_from_state(state: dict[str, Any], direction: str,
         "duration_seconds": last("duration_seconds"),
         "epochs": int(epochs),
         "pruned_median": last(PRUNED_METRICS["median"]),
+        "hyperparameters": with_derived({name: value for name, value in values.items()
+                                         if not name.startswith(PBT_PREFIX)}),
     }
-    for name in HP_NAMES:
-        record[name] = values.get(name)
-        if name == "one_minus_beta" and values.get(name) is not None:
-            record["beta"] = 1.0 - values[name]
     if objective is not None:
         observations = metrics.get(epoch_metric(objective), {}).get("observations", [])
         record["curve"] = [sum(o["value"]) / len(o["value"])
                            for o in sorted(observations, key=lambda o: o["step"])]
     # pbt: the member, its generation (both from 1) and the trial whose weights it started from.
-    record["member"] = values.get("member")
-    record["generation"] = values.get("generation")
-    record["parent"] = int(values["parent"]) + 1 if values.get("parent") else None
+    record["member"] = values.get(PBT_PREFIX + "member")
+    record["generation"] = values.get(PBT_PREFIX + "generation")
+    parent = values.get(PBT_PREFIX + "parent")
+    record["parent"] = int(parent) + 1 if parent else None
     return record
 
 
@@ -139,7 +156,7 @@ def collect_records(project_dir: str, direction: str, round_number: int | None =
         state = storage.read_json(trial_file)
         records.append(record_from_state(state, direction, str(project_dir), round_number,
                                          objective))
-    return records
+    return sorted(records, key=lambda r: r["trial"])
 
 
 def rank(records: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
@@ -154,34 +171,29 @@ def rank(records: list[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
 
 
 def describe(record: dict[str, Any]) -> str:
-    """The hyperparameters of a record in the course's names, on one line."""
-    return (f"alpha={record['learning_rate']:.3g} beta={record['beta']:.4g} "
-            f"units={record['units']} layers={record['layers']} "
-            f"batch={record['batch_size']} bn={'on' if record['batch_norm'] else 'off'} "
-            f"{record['optimizer']}")
+    """A record's hyperparameters on one line: learning_rate=0.00316 units=40 ..."""
+    return " ".join(f"{name}={format_value(value)}"
+                    for name, value in record["hyperparameters"].items())
 
 
-def progress_line(record: dict[str, Any], objective: str, total: int,
-                  best_score: float | None, label: str = "") -> str:
+def outcome_text(record: dict[str, Any], objective: str) -> str:
+    """'val_accuracy=0.9611', or the status and why ('diverged: loss became NaN ...')."""
+    if record["status"] == "completed":
+        return f"{objective}={record['score']:.4f}"
+    return f"{record['status']}: {record['reason']}"
+
+
+def progress_line(record: dict[str, Any], objective: str, total: int | None,
+                  best_score: float | None, label: str = "",
+                  describe: Callable[[dict[str, Any]], str] = describe) -> str:
     """One line per finished trial, e.g.
-    `trial 3/20 alpha=0.00316 beta=0.962 units=40 layers=2 batch=64 bn=on adam -> val_accuracy=0.9611 (4.2s) best=0.9722`.
-    """
-    outcome = (f"{objective}={record['score']:.4f}" if record["status"] == "completed"
-               else f"{record['status']}: {record['reason']}")
+    `trial 3/20 learning_rate=0.00316 units=40 -> val_accuracy=0.9611 (4.2s) best=0.9722`."""
     duration = record["duration_seconds"]
     timing = f" ({duration:.1f}s)" if duration is not None else ""
     best = f" best={best_score:.4f}" if best_score is not None else ""
-    return f"{label}trial {record['trial']}/{total} {describe(record)} -> {outcome}{timing}{best}"
-
-
-SETTINGS_HEADER = (f"{'alpha':>9} {'beta':>7} {'units':>5} {'layers':>6} {'batch':>5} "
-                   f"{'bn':>3} {'optimizer':>9}")
-
-
-def settings_cells(r: dict[str, Any]) -> str:
-    """A record's hyperparameters as the cells under SETTINGS_HEADER."""
-    return (f"{r['learning_rate']:>9.3g} {r['beta']:>7.4f} {r['units']:>5} {r['layers']:>6} "
-            f"{r['batch_size']:>5} {'on' if r['batch_norm'] else 'off':>3} {r['optimizer']:>9}")
+    count = f"{record['trial']}/{total}" if total else f"{record['trial']}"
+    return (f"{label}trial {count} {describe(record)} -> {outcome_text(record, objective)}"
+            f"{timing}{best}")
 
 
 def score_cell(r: dict[str, Any]) -> str:
@@ -190,11 +202,18 @@ def score_cell(r: dict[str, Any]) -> str:
 
 
 def format_table(records: list[dict[str, Any]], objective: str) -> str:
-    """The top-k table printed at the end of a search."""
-    lines = [f"{'rank':>4} {'round':>5} {'trial':>5} {objective:>12} {SETTINGS_HEADER} status"]
+    """The top-k table printed at the end of a search: rank, round, trial, score, status and
+    each hyperparameter."""
+    names = hyperparameter_columns(records)
+    widths = {n: max([len(n)] + [len(format_value(r["hyperparameters"].get(n))) for r in records])
+              for n in names}
+    header = " ".join(f"{n:>{widths[n]}}" for n in names)
+    lines = [f"{'rank':>4} {'round':>5} {'trial':>5} {objective:>12} {header} status"]
     for position, r in enumerate(records, start=1):
+        cells = " ".join(f"{format_value(r['hyperparameters'].get(n)):>{widths[n]}}"
+                         for n in names)
         lines.append(f"{position:>4} {r['round'] or '-':>5} {r['trial']:>5} {score_cell(r):>12} "
-                     f"{settings_cells(r)} {r['status']}")
+                     f"{cells} {r['status']}")
     return "\n".join(lines)
 
 
@@ -204,69 +223,85 @@ def count_statuses(records: list[dict[str, Any]]) -> dict[str, int]:
     return {status: n for status, n in counts.items() if n}
 
 
-def summary_line(result: SearchResult, config: SearchConfig) -> str:
-    """The last line of a search: the best alpha and beta, or why there is none; with pruning,
-    the epochs it saved; and the hyperparameter that mattered most (importance.py)."""
+def summary_line(result: SearchResult, pruned: bool = False,
+                 describe: Callable[[dict[str, Any]], str] = describe) -> str:
+    """The last line of a search: the best trial, or why there is none; with pruning, the
+    epochs it saved; and what the importance says (importance.py)."""
     from tfweek3.tuning.importance import importance_phrase
     from tfweek3.tuning.pruning import epochs_saved
 
     done = ", ".join(f"{n} {s}" for s, n in count_statuses(result.records).items())
     if result.best is None:
-        line = f"no trial completed ({done}); results in {config.directory}"
+        line = f"no trial completed ({done}); results in {result.directory}"
     else:
         b = result.best
-        line = (f"best: alpha={b['learning_rate']:.4g} beta={b['beta']:.4f} "
-                f"{config.objective}={b['score']:.4f} ({len(result.records)} trials: {done}; "
-                f"results in {config.directory})")
-    if config.prune != "none":
-        planned = len(result.records) * config.epochs
-        saved = epochs_saved(result.records, config.epochs)
+        line = (f"best: {describe(b)} {result.objective}={b['score']:.4f} "
+                f"({len(result.records)} trials: {done}; results in {result.directory})")
+    if pruned and result.epochs:
+        planned = len(result.records) * result.epochs
+        saved = epochs_saved(result.records, result.epochs)
         line += f"; pruning saved {saved} of {planned} epochs ({saved / max(planned, 1):.0%})"
     phrase = importance_phrase(result.importance)
     return f"{line}; {phrase}" if phrase else line
 
 
-def write_results(result: SearchResult, config: SearchConfig) -> None:
-    """trials.csv, trials.json, best_hyperparameters.json, rounds.json, scores.png and the
-    figures of write_trial_figures."""
-    from tfweek3.tuning.figures import plot_scores
+def hyperparameter_columns(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Every hyperparameter name of the records, in the order they first appear."""
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record["hyperparameters"]))
+    return list(names)
 
-    directory = config.directory
+
+def csv_rows(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """trials.csv's header and rows: the record's fields, its hyperparameters (a name that is
+    also a field's gets "hp:" before it), then PBT's member, generation and parent."""
+    taken = set(FIRST_COLUMNS) | set(PBT_COLUMNS)
+    columns = {n: (f"hp:{n}" if n in taken else n) for n in hyperparameter_columns(records)}
+    header = [*FIRST_COLUMNS, *columns.values(), *PBT_COLUMNS]
+    rows = []
+    for record in records:
+        row = {name: record.get(name) for name in (*FIRST_COLUMNS, *PBT_COLUMNS)}
+        row.update({columns[n]: v for n, v in record["hyperparameters"].items()})
+        rows.append(row)
+    return header, rows
+
+
+def write_tables(result: SearchResult, extra: dict[str, Any] | None = None) -> None:
+    """trials.csv, trials.json and best_hyperparameters.json in result.directory."""
+    directory = result.directory
+    header, rows = csv_rows(result.records)
     table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(table, fieldnames=header, lineterminator="\n")
     writer.writeheader()
-    for record in result.records:
-        writer.writerow({name: record.get(name) for name in CSV_COLUMNS})
+    writer.writerows(rows)
     storage.write_text(storage.join(directory, "trials.csv"), table.getvalue())
     storage.write_text(storage.join(directory, "trials.json"), json.dumps(
-        {"objective": config.objective, "direction": config.direction,
-         "strategy": config.strategy, "trials": result.records}, indent=2))
+        {"objective": result.objective, "direction": result.direction,
+         "strategy": result.strategy, **(extra or {}), "trials": result.records}, indent=2))
     best = result.best
     storage.write_text(storage.join(directory, "best_hyperparameters.json"), json.dumps(
         None if best is None else {
-            "score": best["score"], "objective": config.objective,
+            "score": best["score"], "objective": result.objective,
             "round": best["round"], "trial": best["trial"],
-            "hyperparameters": {name: best[name] for name in (*HP_NAMES, "beta")},
+            "hyperparameters": best["hyperparameters"],
         }, indent=2))
-    if result.boxes:
-        storage.write_text(storage.join(directory, "rounds.json"), json.dumps(
-            [box.to_dict() for box in result.boxes], indent=2))
-    plot_scores(result.records, config.objective, config.direction,
-                storage.join(directory, "scores.png"), config.space)
-    write_trial_figures(result, config)
 
 
-def write_trial_figures(result: SearchResult, config: SearchConfig) -> None:
-    """curves.png and parallel.png; importance.csv and importance.png when there is an
-    importance (result.importance, see importance.py)."""
+def write_results(result: SearchResult) -> None:
+    """Every file of a finished search: the tables above, scores.png, curves.png, parallel.png,
+    importance.csv and importance.png (when there is an importance)."""
+    from tfweek3.tuning.figures import plot_parallel, plot_scores
     from tfweek3.tuning.importance import CSV_COLUMNS as IMPORTANCE_COLUMNS
-    from tfweek3.tuning.trial_figures import plot_curves, plot_importance, plot_parallel
+    from tfweek3.tuning.trial_figures import plot_curves, plot_importance
 
-    directory = config.directory
-    plot_curves(result.records, config.objective, storage.join(directory, "curves.png"),
-                config.epochs)
-    plot_parallel(result.records, config.objective, config.direction,
-                  storage.join(directory, "parallel.png"), best=config.top_k)
+    directory = result.directory
+    write_tables(result)
+    plot_scores(result, storage.join(directory, "scores.png"))
+    plot_curves(result.records, result.objective, storage.join(directory, "curves.png"),
+                result.epochs)
+    plot_parallel(result.records, result.dims, result.objective, result.direction,
+                  storage.join(directory, "parallel.png"))
     if result.importance:
         table = io.StringIO()
         writer = csv.DictWriter(table, fieldnames=IMPORTANCE_COLUMNS, lineterminator="\n")

@@ -1,25 +1,14 @@
-"""The week's search space, sampled on the right scale (course sections 1 and 2).
+"""The course search's space: the seven hyperparameters of the course network (course sections 1-2).
 
-Two halves, both small:
-
-* Plain NumPy samplers for the notebooks. The learning rate alpha on [1e-4, 1]
-  is drawn the way the note does it, r = -4 * rand() and alpha = 10**r, so every
-  decade gets the same share of the draws (a uniform draw would put about 90% of
-  them in [0.1, 1]). Momentum beta on [0.9, 0.999] is drawn as the lecture says:
-  1 - beta = 10**r with r in [-3, -1], because near 1 a tiny change of beta
-  changes the averaging window 1 / (1 - beta) a lot.
-
-* `SearchSpace`, the ranges a search explores, and `define_hyperparameters`,
-  which declares them to KerasTuner: `learning_rate` as hp.Float with
-  sampling="log", `one_minus_beta` as hp.Float with sampling="log" (beta is
-  derived as 1 - one_minus_beta), hidden `units` and `layers` as uniform
-  integers, `batch_size` among powers of two, `batch_norm` on or off and the
-  `optimizer`. With `grid_points` the same space gets a step, so KerasTuner's
-  GridSearch sees that many points per numeric dimension.
-
-KerasTuner's own sampling="reverse_log" on [0.9, 0.999] is *not* the lecture's
-scale: it is nearly linear there and puts the median beta near 0.95, where the
-lecture's scale puts it near 0.99 (see tests/test_search_space.py).
+`SearchSpace` holds the ranges `tfweek3 tune` explores, and
+`define_hyperparameters` declares them to KerasTuner inside the course
+hypermodel's build (hypermodel.py): `learning_rate` (alpha) as hp.Float with
+sampling="log", `one_minus_beta` as hp.Float with sampling="log" (beta is
+derived as 1 - one_minus_beta: tfweek3.hp_alpha and hp_beta declare the same two
+scales for a model of your own), hidden `units` and `layers` as uniform
+integers, `batch_size` among powers of two, `batch_norm` on or off and the
+`optimizer`. With `grid_points` the same space gets a step, so KerasTuner's
+GridSearch sees that many points per numeric dimension.
 """
 
 from __future__ import annotations
@@ -29,17 +18,19 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from tfweek3.training.names import OPTIMIZERS
+from tfweek3.tuning.scales import LEARNING_RATE_RANGE
 
-LEARNING_RATE_RANGE = (1e-4, 1.0)
 ONE_MINUS_BETA_RANGE = (1e-3, 1e-1)
 
 # The hyperparameter names, as KerasTuner, the CSV files and the figures use them.
 HP_NAMES = ("learning_rate", "one_minus_beta", "units", "layers", "batch_size",
             "batch_norm", "optimizer")
 LOG_SCALE = ("learning_rate", "one_minus_beta")
+# Their labels in the figures and the importance, in the course's words.
+LABELS = {"learning_rate": "alpha", "one_minus_beta": "1 - beta", "units": "hidden units",
+          "layers": "hidden layers", "batch_size": "mini-batch size", "batch_norm": "batch norm",
+          "optimizer": "optimizer"}
 # Batch norm in the searched networks is the course's own layer (tfweek3.layers.batch_norm).
 BATCH_NORM_LAYER = "manual"
 
@@ -47,68 +38,6 @@ BATCH_NORM_LAYER = "manual"
 class SearchSpaceError(ValueError):
     """A range or a choice of the search space that cannot be searched."""
 
-
-# ---------------------------------------------------------------------------
-# Samplers (NumPy, for the notebooks)
-# ---------------------------------------------------------------------------
-
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
-def sample_log_uniform(low: float, high: float, size: int | None = None,
-                       seed: int | np.random.Generator | None = None) -> np.ndarray:
-    """Draw values whose log10 is uniform on [log10 low, log10 high].
-
-    Equal mass per decade: the right scale for anything that spans several
-    powers of ten, like the learning rate.
-    """
-    if not 0 < low <= high:
-        raise SearchSpaceError(f"a log range needs 0 < low <= high, got {low}:{high}")
-    r = _rng(seed).uniform(math.log10(low), math.log10(high), size)
-    return 10.0 ** r
-
-
-def sample_learning_rate(size: int | None = None,
-                         seed: int | np.random.Generator | None = None) -> np.ndarray:
-    """The note's recipe for alpha on [1e-4, 1]: r = -4 * rand(), alpha = 10**r."""
-    r = -4.0 * _rng(seed).random(size)
-    return 10.0 ** r
-
-
-def sample_beta(size: int | None = None,
-                seed: int | np.random.Generator | None = None) -> np.ndarray:
-    """The lecture's recipe for momentum beta on [0.9, 0.999].
-
-    r uniform on [-3, -1], 1 - beta = 10**r, beta = 1 - 10**r: as many draws in
-    [0.9, 0.99] as in [0.99, 0.999].
-    """
-    r = _rng(seed).uniform(-3.0, -1.0, size)
-    return 1.0 - 10.0 ** r
-
-
-def sample_uniform(low: float, high: float, size: int | None = None,
-                   seed: int | np.random.Generator | None = None) -> np.ndarray:
-    """A plain uniform draw: fine for hidden units or layers, wrong for alpha."""
-    return _rng(seed).uniform(low, high, size)
-
-
-def decade_fractions(values: np.ndarray, low: float = 1e-4,
-                     high: float = 1.0) -> dict[str, float]:
-    """Share of `values` in each decade [10**k, 10**(k+1)) between low and high."""
-    values = np.asarray(values, dtype=float)
-    shares = {}
-    for k in range(round(math.log10(low)), round(math.log10(high))):
-        inside = (values >= 10.0 ** k) & (values < 10.0 ** (k + 1))
-        shares[f"[1e{k}, 1e{k + 1})"] = float(inside.mean())
-    return shares
-
-
-# ---------------------------------------------------------------------------
-# The KerasTuner search space
-# ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SearchSpace:
@@ -257,38 +186,18 @@ def grid_size(space: SearchSpace, grid_points: int) -> int:
     return math.prod(len(list(p.values)) for p in hp.space)
 
 
-# ---------------------------------------------------------------------------
-# Coarse to fine: narrow the box around the best trials
-# ---------------------------------------------------------------------------
-
-def narrow_space(space: SearchSpace, best: list[dict[str, Any]],
-                 margin: float = 0.1) -> SearchSpace:
-    """The next round's box: every numeric range shrinks to the span of `best`.
-
-    `best` holds the hyperparameter values of the best k trials. Each range
-    becomes [min, max] of their values widened by `margin` times the old
-    range's width, measured in log10 for learning_rate and one_minus_beta (the
-    scale they are sampled on), and clipped to the old range. Integer ends are
-    rounded outwards; batch sizes keep the powers of two between the best
-    ones. Categorical choices (optimizer, batch norm) are left as they are.
-    """
-    if not best:
-        return space
+def space_of_box(box: dict[str, Any], space: SearchSpace) -> SearchSpace:
+    """A coarse-to-fine round's box (a KerasTuner HyperParameters config) as a SearchSpace."""
     changes: dict[str, Any] = {}
-    for name in LOG_SCALE:
-        low, high = getattr(space, name)
-        values = [math.log10(trial[name]) for trial in best]
-        width = math.log10(high) - math.log10(low)
-        new_low = max(math.log10(low), min(values) - margin * width)
-        new_high = min(math.log10(high), max(values) + margin * width)
-        changes[name] = (max(low, 10.0 ** new_low), min(high, 10.0 ** new_high))
-    for name in ("units", "layers"):
-        low, high = getattr(space, name)
-        values = [trial[name] for trial in best]
-        width = high - low
-        changes[name] = (max(low, math.floor(min(values) - margin * width)),
-                         min(high, math.ceil(max(values) + margin * width)))
-    sizes = [trial["batch_size"] for trial in best]
-    changes["batch_size"] = tuple(b for b in sorted(space.batch_size)
-                                  if min(sizes) <= b <= max(sizes))
+    for entry in box["space"]:
+        config, name = entry["config"], entry["config"]["name"]
+        if name in ("learning_rate", "one_minus_beta", "units", "layers"):
+            cast = float if name in LOG_SCALE else int
+            if entry["class_name"] == "Fixed":
+                changes[name] = (cast(config["value"]),) * 2
+            else:
+                changes[name] = (cast(config["min_value"]), cast(config["max_value"]))
+        elif name == "batch_size":
+            values = [config["value"]] if entry["class_name"] == "Fixed" else config["values"]
+            changes[name] = tuple(int(v) for v in values)
     return dataclasses.replace(space, **changes)

@@ -2,8 +2,11 @@
 
 `tfweek3 tune` fills a SearchConfig from its flags; `SearchConfig.to_argv()`
 turns one back into flags, which is how the processes of a `--workers` search
-(tuning/caviar.py) are started with the very same search. Both directions use
+(caviar.py) are started with the very same search. Both directions use
 the table `FLAGS` below, and tests check that a config survives the round trip.
+With `model` ("FILE.py:build_model") the search is over a model of your own,
+and its space is the one its build(hp) declares; without, over the course
+network and `space`.
 
 No TensorFlow here: the command line validates a config before TensorFlow loads.
 """
@@ -11,15 +14,16 @@ No TensorFlow here: the command line validates a config before TensorFlow loads.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
+from tfweek3.search.space import SearchSpace, SearchSpaceError
 from tfweek3.training.names import DIRECTIONS
-from tfweek3.tuning.search_space import SearchSpace, SearchSpaceError
+from tfweek3.tuning.population import Population
 
 STRATEGIES = ("random", "grid", "coarse-to-fine", "pbt")
 PRUNERS = ("none", "median")  # --prune: median stopping (pruning.py), or every trial to the end
-# A trial is scored on one of the metrics `train` records; DIRECTIONS says which way is better.
+# A course trial is scored on one of the metrics `train` records; DIRECTIONS says which way is
+# better. A model of your own may be scored on any metric it reports.
 OBJECTIVES = tuple(DIRECTIONS)
 # --batch-norm both/on/off, and the values of the batch_norm hyperparameter each allows.
 BATCH_NORM_CHOICES = {"both": (False, True), "on": (True,), "off": (False,)}
@@ -36,12 +40,17 @@ FLAGS = {
     "prune_after": "--prune-after",
     "population": "--population", "ready_epochs": "--ready-epochs",
     "exploit_quantile": "--exploit-quantile", "perturb_factor": "--perturb-factor",
-    "resample_probability": "--resample-probability",
+    "resample_probability": "--resample-probability", "model": "--model",
 }
 
 
 class SearchError(RuntimeError):
     """A search that cannot go on: trials failing in a row, or its processes dying."""
+
+
+class SearchInputError(SearchError):
+    """A search that cannot start on what it was given: a model file, an objective its model
+    does not report (the command's exit status 2, as for bad flags)."""
 
 
 @dataclass
@@ -74,18 +83,23 @@ class SearchConfig:
     prune: str = "none"           # "median": stop trials below the median (pruning.py)
     prune_min_trials: int = 5     # pruning: only once this many other trials reached the epoch
     prune_after: int = 2          # pruning: a trial trains at least this many epochs
+    model: str | None = None      # "FILE.py:NAME": a hypermodel of your own (user_model.py)
 
     @property
     def direction(self) -> str:
-        """"max" or "min": which way the objective is better."""
-        return DIRECTIONS[self.objective]
+        """"max" or "min": which way the objective is better (a name of your model's own:
+        "min" for a loss or an error, "max" for anything else, such as an accuracy)."""
+        if self.objective in DIRECTIONS:
+            return DIRECTIONS[self.objective]
+        return "min" if "loss" in self.objective or "error" in self.objective else "max"
 
     def validate(self) -> SearchConfig:
         """Raise SearchSpaceError naming the first bad setting; return self."""
         if self.strategy not in STRATEGIES:
             raise SearchSpaceError(f"strategy: choose among {', '.join(STRATEGIES)}")
-        if self.objective not in OBJECTIVES:
-            raise SearchSpaceError(f"objective: choose among {', '.join(OBJECTIVES)}")
+        if self.model is None and self.objective not in OBJECTIVES:
+            raise SearchSpaceError(f"objective: the course network reports "
+                                   f"{', '.join(OBJECTIVES)}; choose among them")
         if self.prune not in PRUNERS:
             raise SearchSpaceError(f"prune: choose among {', '.join(PRUNERS)}")
         for name in ("trials", "epochs", "workers", "rounds", "zoom_k", "top_k",
@@ -109,10 +123,6 @@ class SearchConfig:
         self.space.validate()
         return self
 
-    def worst_score(self) -> float:
-        """The score of a diverged trial: 0 for an accuracy, +inf for a loss."""
-        return worst_score(self.direction)
-
     def to_argv(self) -> list[str]:
         """The `tfweek3 tune` flags that describe this config (for worker processes)."""
         space = self.space
@@ -134,6 +144,7 @@ class SearchConfig:
                 tuple(sorted(space.batch_norm))],
             "optimizer": ",".join(space.optimizer), "prune": self.prune,
             "prune_min_trials": self.prune_min_trials, "prune_after": self.prune_after,
+            "model": self.model,
         }
         argv = []
         for name, value in values.items():
@@ -150,38 +161,27 @@ class SearchConfig:
     @property
     def generations(self) -> int:
         """pbt: the steps of --ready-epochs epochs that make --epochs (the last may be shorter)."""
-        return -(-self.epochs // self.ready_epochs)
+        return self.population_settings().generations
+
+    def population_settings(self) -> Population:
+        """The pbt settings, as the tuning floor's PopulationBasedTraining takes them."""
+        return Population(self.population, self.epochs, self.ready_epochs,
+                          self.exploit_quantile, self.perturb_factor, self.resample_probability,
+                          self.seed)
 
     def _validate_population(self) -> None:
-        if self.population < 2:
-            raise SearchSpaceError("population: must be at least 2 (members copy each other)")
-        if self.ready_epochs < 1:
-            raise SearchSpaceError("ready_epochs: must be at least 1")
-        if self.strategy == "pbt" and self.ready_epochs >= self.epochs:
-            raise SearchSpaceError(
-                f"ready_epochs: must be below --epochs ({self.epochs}), or no member would ever "
-                "copy another")
-        if not 0 < self.exploit_quantile <= 0.5:
-            raise SearchSpaceError("exploit_quantile: must be in (0, 0.5]")
-        if not self.perturb_factor > 1:
-            raise SearchSpaceError("perturb_factor: must be above 1 (alpha is multiplied by it "
-                                   "or divided by it)")
-        if not 0 <= self.resample_probability <= 1:
-            raise SearchSpaceError("resample_probability: must be in [0, 1]")
+        settings = self.population_settings()
+        if self.strategy != "pbt":  # only pbt trains members in generations of ready_epochs
+            settings = dataclasses.replace(settings, epochs=max(self.epochs,
+                                                                self.ready_epochs + 1))
+        try:
+            settings.validate()
+        except ValueError as error:
+            raise SearchSpaceError(str(error)) from None
 
     def replace(self, **changes) -> SearchConfig:
         """A copy with some settings changed."""
         return dataclasses.replace(self, **changes)
-
-
-def round_number(project: str) -> int | None:
-    """The round of a coarse-to-fine project folder ("round_2" -> 2), None for others."""
-    return int(project.split("_")[1]) if project.startswith("round_") else None
-
-
-def worst_score(direction: str) -> float:
-    """The score a diverged trial gets: 0 for an accuracy, +inf for a loss."""
-    return 0.0 if direction == "max" else math.inf
 
 
 def _range(pair: tuple) -> str:

@@ -1,16 +1,9 @@
 """Caviar: train many models in parallel (course section 3).
 
-`tfweek3 tune --workers N` uses KerasTuner's distributed mode. KerasTuner reads
-three environment variables in every process of a search:
-
-    KERASTUNER_TUNER_ID     "chief" for the oracle, any other name for a worker
-    KERASTUNER_ORACLE_IP    where the chief listens (gRPC)
-    KERASTUNER_ORACLE_PORT  and on which port
-
-The chief holds the oracle and hands out trials; each worker asks it for a
-trial, trains it, reports every epoch and asks again, until the budget is
-spent. `run_with_workers` starts the chief and N workers on 127.0.0.1, each
-worker limited to its share of the cores, watches them, and restarts a worker
+`tfweek3 tune --workers N` uses KerasTuner's distributed mode (the chief holds
+the oracle, the workers train; tfweek3.tuning.roles). `run_with_workers`
+starts the chief and N workers on 127.0.0.1, each worker limited to its share
+of the cores, watches them, and restarts a worker
 that dies (SIGKILL, out of memory) under the same tuner id: KerasTuner then
 hands the restarted worker the very trial it was running, which runs again from
 scratch, so every trial is still accounted for once.
@@ -36,21 +29,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from tfweek3.search.config import SearchConfig, SearchError, SearchInputError
 from tfweek3.training import stopping
 from tfweek3.tuning import storage
-from tfweek3.tuning.config import SearchConfig, SearchError
 
 MAX_RESTARTS = 3  # per worker: a worker that keeps dying is a bug, not bad luck
 SUPERVISOR_VARIABLE = "TFWEEK3_SUPERVISOR_PID"  # set for the processes --workers starts
 STOP_SECONDS = 30  # how long the chief and workers get to end after SIGTERM
-
-
-def role() -> str:
-    """"chief", "worker" or "single" (no distributed variables set)."""
-    tuner_id = os.environ.get("KERASTUNER_TUNER_ID")
-    if "KERASTUNER_ORACLE_IP" not in os.environ or not tuner_id:
-        return "single"
-    return "chief" if "chief" in tuner_id else "worker"
+BAD_INPUT = 2  # the exit status of a `tfweek3` command given bad input
 
 
 def supervised() -> bool:
@@ -151,6 +137,9 @@ def run_with_workers(config: SearchConfig, workers: int, *, log: Callable[[str],
             time.sleep(poll_seconds)
             stopping.check()
             chief_status = processes["chief"].poll()
+            if chief_status == BAD_INPUT:
+                raise SearchInputError("the chief (the oracle's process) stopped on bad input "
+                                       f"(exit status {BAD_INPUT}); its workers were stopped")
             if chief_status not in (None, 0):
                 raise SearchError(f"the chief (the oracle's process) stopped with exit status "
                                   f"{chief_status}; its workers were stopped")
@@ -162,6 +151,9 @@ def run_with_workers(config: SearchConfig, workers: int, *, log: Callable[[str],
                 if process.returncode == 0:
                     finished.add(tuner_id)
                     continue
+                if process.returncode == BAD_INPUT:  # its one line is above: no use restarting
+                    raise SearchInputError(f"worker {tuner_id} stopped on bad input (exit status "
+                                           f"{BAD_INPUT}); the search was stopped")
                 if restarts[tuner_id] >= MAX_RESTARTS:
                     raise SearchError(f"worker {tuner_id} died {MAX_RESTARTS + 1} times (last exit "
                                       f"status {process.returncode}); the search was stopped")

@@ -1,0 +1,366 @@
+"""The week's search methods as KerasTuner tuners for any model written the KerasTuner way.
+
+    def build_model(hp):
+        alpha = hp.Float("learning_rate", 1e-4, 1, sampling="log")
+        model = keras.Sequential([...])
+        model.compile(optimizer=keras.optimizers.SGD(alpha), loss=..., metrics=["accuracy"])
+        return model
+
+    tuner = tfweek3.RandomSearch(build_model, objective="val_accuracy", max_trials=30,
+                                 prune="median", directory="runs/mine")
+    tuner.search(x, y, epochs=10, validation_data=(x_val, y_val))
+    best_model = tuner.get_best_models(1)[0]
+
+`RandomSearch`, `GridSearch` and `CoarseToFine` (coarse_to_fine.py) are
+`keras_tuner.Tuner` subclasses, built and driven as KerasTuner's own tuners:
+the same arguments, `search(...)` training each trial with the model's own
+`fit` (its compile, metrics, callbacks, tf.data inputs), `get_best_models`,
+`get_best_hyperparameters`, `results_summary`, reloading a folder, and
+KerasTuner's distributed mode (KERASTUNER_TUNER_ID, _ORACLE_IP, _ORACLE_PORT).
+`EpochTuner`, their base, adds to every trial:
+
+* an epoch report to the oracle after every epoch ("epoch/val_accuracy", ...,
+  oracles.py); with `prune="median"` the oracle answers whether the trial goes
+  on, and a losing trial stops after that epoch and is recorded as pruned
+  (pruning.py). A trial's last planned epoch, or one after which the model's
+  own callbacks (EarlyStopping) stopped it, is reported but never judged;
+* a trial whose loss becomes NaN or inf is recorded as diverged, with the
+  worst score, and the search goes on; a trial that raises is recorded as
+  failed, its traceback in the trial's error.txt; `max_consecutive_failed_trials`
+  failures in a row end the search with KerasTuner's RuntimeError;
+* the results of the search when it ends, for any hyperparameter names
+  (results.py): trials.csv / trials.json, best_hyperparameters.json,
+  scores.png, curves.png, parallel.png, importance.csv / importance.png, and
+  TensorBoard logs with each trial's hyperparameters (HParams dashboard);
+* with `seed`, each trial's model is built after keras.utils.set_random_seed(seed):
+  the same draw of initial weights in every trial, so that trials differ by
+  their hyperparameters only, and a search is the same run after run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import importlib.util
+import json
+import math
+import os
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from tfweek3.training import stopping
+from tfweek3.training.loop import DivergedError
+from tfweek3.tuning import storage
+from tfweek3.tuning.dimensions import dimensions
+from tfweek3.tuning.outcomes import diverged_outcome, trial_outcome
+from tfweek3.tuning.reports import (
+    BestWeights,
+    EpochCallback,
+    EpochReports,
+    EpochSummaries,
+    write_hparams,
+)
+from tfweek3.tuning.results import (
+    PRUNED_METRICS,
+    SearchResult,
+    collect_records,
+    epoch_metric,
+    progress_line,
+    rank,
+    record_from_state,
+)
+from tfweek3.tuning.results import describe as describe_values
+from tfweek3.tuning.roles import distributed_role
+
+
+class ObjectiveMissing(kt.errors.FatalValueError):
+    """The model's epochs do not report the search's objective: every trial would fail alike,
+    so the search stops at the first (the trial stays to run again once this is fixed)."""
+
+
+@dataclass
+class TrialRun:
+    """What one trial's run keeps while it trains."""
+
+    reports: EpochReports
+    planned_epochs: int | None = None
+    logs: list[dict[str, float]] = field(default_factory=list)  # this execution's epochs
+    pruned: dict[str, float] = field(default_factory=dict)
+
+
+class EpochTuner(kt.Tuner):
+    """A KerasTuner Tuner whose trials report every epoch; see the module's docstring.
+
+    Arguments beyond keras_tuner.Tuner's: seed (the initial weights of every
+    trial), tensorboard (logs per trial), log (a function given one line per
+    finished trial, e.g. print), labels (hyperparameter name -> label in the
+    figures), describe (a record -> its hyperparameters on one line) and
+    write_results (False: leave the results files to the caller).
+    """
+
+    WAIT_SECONDS = 0.5  # between two requests while the oracle has nothing to hand out (IDLE)
+    score_last_epoch = False  # a trial's score: its best epoch (PBT: its last)
+
+    def __init__(self, oracle, hypermodel=None, *, seed: int | None = None,
+                 tensorboard: bool = True, log: Callable[[str], None] | None = None,
+                 labels: dict[str, str] | None = None,
+                 describe: Callable[[dict[str, Any]], str] = describe_values,
+                 write_results: bool = True, **kwargs):
+        self.seed = seed
+        self.tensorboard = tensorboard and importlib.util.find_spec("tensorboard") is not None
+        self.log = log
+        self.labels = dict(labels or {})
+        self.describe = describe
+        self.write_results = write_results
+        self.epochs: int | None = None  # a trial's planned epochs, from search(epochs=...)
+        self._runs: dict[str, TrialRun] = {}
+        self._asked_in_vain = False
+        # Whether the oracle judges epochs; known here, before a worker's oracle becomes a client.
+        self.pruning = getattr(oracle, "pruning", None) is not None
+        super().__init__(oracle, hypermodel, **kwargs)
+
+    # --- the search -------------------------------------------------------------------------
+
+    def search(self, *fit_args, **fit_kwargs):
+        """KerasTuner's search; then the results files, and KerasTuner's RuntimeError if
+        failures in a row ended it."""
+        self.epochs = fit_kwargs.get("epochs", self.epochs)
+        super().search(*fit_args, **fit_kwargs)
+        role = distributed_role()
+        if role != "worker" and self.write_results:
+            self.results(write=True)
+        failure = getattr(self.oracle, "failure_error", lambda: None)()
+        if failure and role != "worker":
+            raise RuntimeError(failure)
+
+    def pre_create_trial(self):
+        # KerasTuner asks again at once when the oracle answers IDLE (a round or a generation
+        # is not over): wait a little between requests instead of keeping a core busy.
+        stopping.check()
+        if self._asked_in_vain:
+            time.sleep(self.WAIT_SECONDS)
+        self._asked_in_vain = True
+
+    def on_trial_begin(self, trial):
+        self._asked_in_vain = False
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if self.log is not None:
+            self.log(self.trial_line(trial))
+
+    def trial_line(self, trial) -> str:
+        """The line printed when a trial ends: its hyperparameters, its score, the best so far."""
+        record = record_from_state(self.oracle.get_trial(trial.trial_id).get_state(),
+                                   self.oracle.objective.direction, self.project_dir,
+                                   objective=self.oracle.objective.name)
+        best = self.oracle.get_best_trials(1)
+        best_score = best[0].score if best and best[0].score is not None else None
+        return progress_line(record, self.oracle.objective.name, self.oracle.max_trials,
+                             best_score, describe=self.describe)
+
+    # --- one trial ----------------------------------------------------------------------------
+
+    def run_trial(self, trial, *args, **kwargs) -> dict[str, float]:
+        stopping.check()
+        run = TrialRun(EpochReports(self.oracle, trial.trial_id))
+        self._runs[trial.trial_id] = run
+        user_callbacks = kwargs.pop("callbacks", None) or []
+        best = BestWeights(self.oracle.objective, last=self.score_last_epoch)
+        start = time.monotonic()
+        try:
+            histories = []
+            for execution in range(self.executions_per_trial):
+                run.logs = []
+                callbacks = self.trial_callbacks(user_callbacks, trial, execution)
+                model = self.build_model(trial.hyperparameters, trial.trial_id)
+                self.start_from(trial, model)
+                histories.append(self.hypermodel.fit(
+                    trial.hyperparameters, model, *args,
+                    callbacks=[*callbacks, EpochCallback(self, trial), best],
+                    **self.fit_arguments(trial, kwargs)))
+            best.save(self.checkpoint_path(trial.trial_id))
+            outcome = trial_outcome(histories, self.oracle.objective, len(run.logs), run.pruned,
+                                    last=self.score_last_epoch)
+        except DivergedError as error:
+            outcome = diverged_outcome(error, self.oracle.objective)
+        except Exception as error:
+            keep_error(self.get_trial_dir(trial.trial_id), error)
+            raise
+        finally:
+            self._runs.pop(trial.trial_id, None)
+            run.reports.close()  # every epoch has reached the oracle before the trial ends
+        outcome["duration_seconds"] = time.monotonic() - start
+        return outcome
+
+    def start_from(self, trial, model: keras.Model) -> None:
+        """Called with the trial's freshly built model before it trains (PBT loads its parent)."""
+
+    def fit_arguments(self, trial, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of the trial's fit (PBT sets its epochs)."""
+        return kwargs
+
+    def trial_callbacks(self, user_callbacks: list, trial, execution: int) -> list:
+        """The search's callbacks, copied for this execution, a TensorBoard callback pointed at
+        the trial's folder (as KerasTuner's tuners do), and tfweek3's epoch summaries."""
+        try:
+            callbacks = copy.deepcopy(list(user_callbacks))
+        except Exception as error:
+            raise kt.errors.FatalValueError(
+                "All callbacks used during a search should be deep-copyable (they are reused "
+                f"across trials); copy.deepcopy({user_callbacks}) failed: {error}") from error
+        for callback in callbacks:
+            if isinstance(callback, keras.callbacks.TensorBoard):
+                callback.log_dir = os.path.join(str(callback.log_dir), str(trial.trial_id),
+                                                f"execution{execution}")
+                write_hparams(callback.log_dir, trial.trial_id, trial.hyperparameters.values)
+        if self.tensorboard and execution == 0:
+            log_dir = self.log_dir(trial)
+            write_hparams(log_dir, trial.trial_id, trial.hyperparameters.values)
+            callbacks.append(EpochSummaries(log_dir))
+        return callbacks
+
+    def log_dir(self, trial) -> str:
+        """The trial's TensorBoard folder: DIRECTORY/tensorboard/PROJECT/trial_<id>."""
+        return storage.join(self.directory, "tensorboard", self.project_name,
+                            f"trial_{trial.trial_id}")
+
+    def build_model(self, hp, trial_id: str | None = None) -> keras.Model:
+        """The trial's model, as KerasTuner builds one: a cleared session, the hypermodel's
+        build (after set_random_seed(seed), with one), the tuner's compile overrides, the
+        `max_model_size` check ("Oversized model", a failed trial)."""
+        keras.backend.clear_session()
+        gc.collect()
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
+        with self._distributed():
+            model = self.hypermodel.build(hp)
+            if not isinstance(model, keras.Model):
+                raise kt.errors.FatalTypeError(
+                    "Expected the model-building function, or HyperModel.build() to return a "
+                    f"valid Keras Model instance. Received: {model} of type {type(model)}.")
+            self._override_compile(model)
+        size = sum(math.prod(w.shape) for w in model.trainable_weights) if model.built else 0
+        if self.max_model_size and size > self.max_model_size:
+            raise kt.errors.FailedTrialError(f"Oversized model: {size} parameters. Skip model.")
+        if trial_id is not None:
+            storage.write_text(self.build_config_path(trial_id),
+                               json.dumps(model.get_build_config()))
+        return model
+
+    def _override_compile(self, model: keras.Model) -> None:
+        """Recompile with the tuner's optimizer, loss or metrics, where it was given them."""
+        if not (self.optimizer or self.loss or self.metrics):
+            return
+        kwargs = {"optimizer": model.optimizer, "loss": model.loss,
+                  "metrics": [m for m in model.metrics if m.name not in ("loss", "compile_metric")]}
+        if self.loss:
+            kwargs["loss"] = self.loss
+        if self.optimizer:
+            kwargs["optimizer"] = (self.optimizer if isinstance(self.optimizer, str) else
+                                   keras.optimizers.deserialize(
+                                       keras.optimizers.serialize(self.optimizer)))
+        if self.metrics:
+            kwargs["metrics"] = self.metrics
+        model.compile(**kwargs)
+
+    def _distributed(self):
+        strategy = self.distribution_strategy
+        return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+    def checkpoint_path(self, trial_id: str) -> str:
+        """The trial's best weights (written when it ends; what get_best_models loads)."""
+        return storage.join(self.get_trial_dir(trial_id), "checkpoint.weights.h5")
+
+    def build_config_path(self, trial_id: str) -> str:
+        return storage.join(self.get_trial_dir(trial_id), "build_config.json")
+
+    def load_model(self, trial) -> keras.Model:
+        model = self.build_model(trial.hyperparameters)
+        if not model.built:
+            model.build_from_config(storage.read_json(self.build_config_path(trial.trial_id)))
+        with warnings.catch_warnings(), self._distributed():
+            # The file holds the optimizer's state too, which a model not training skips.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(self.checkpoint_path(trial.trial_id))
+        return model
+
+    # --- each epoch ---------------------------------------------------------------------------
+
+    def on_fit_begin(self, trial, model, params: dict[str, Any]) -> None:
+        """Called when a trial's fit starts, with Keras's params (epochs, steps)."""
+        self._runs[trial.trial_id].planned_epochs = params.get("epochs")
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        """Check the epoch, report it to the oracle, and stop the trial when the oracle says so."""
+        run = self._runs[trial.trial_id]
+        objective = self.oracle.objective
+        logs = {name: float(value) for name, value in (logs or {}).items()
+                if isinstance(value, (int, float)) or getattr(value, "shape", None) == ()}
+        if not objective.has_value(logs):
+            raise ObjectiveMissing(
+                f"the model reports {', '.join(sorted(logs)) or 'nothing'} after an epoch, not "
+                f"the objective {objective.name!r}: compile it with that metric, or choose the "
+                "objective among those")
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            history = {name: [e[name] for e in run.logs] for name in logs}
+            raise DivergedError(epoch + 1, None, history, loss)
+        run.logs.append(logs)
+        metrics = {epoch_metric(name): value for name, value in logs.items()}
+        metrics[epoch_metric(objective.name)] = float(objective.get_value(logs))
+        ending = model.stop_training or (run.planned_epochs is not None
+                                         and epoch + 1 >= run.planned_epochs)
+        decide = self.pruning and not ending
+        run.reports.send(metrics, epoch + 1, wait=decide)
+        if decide and run.reports.stopped:
+            model.stop_training = True
+            run.pruned = {PRUNED_METRICS["marker"]: 1.0, **run.reports.pruned}
+
+    # --- results --------------------------------------------------------------------------------
+
+    def results(self, write: bool = False) -> SearchResult:
+        """The search's records (results.py) read from its folder; with `write`, its files too."""
+        from tfweek3.tuning.importance import hyperparameter_importance
+        from tfweek3.tuning.results import write_results
+
+        objective = self.oracle.objective
+        records = collect_records(self.project_dir, objective.direction,
+                                  objective=objective.name)
+        for record in records:
+            record["round"] = self.round_of(record["trial_id"])
+        ranked = rank(records, objective.direction)
+        best = ranked[0] if ranked and ranked[0]["status"] == "completed" else None
+        dims = dimensions(self.oracle.get_space().get_config(), self.labels)
+        result = SearchResult(records=records, best=best, directory=self.project_dir,
+                              objective=objective.name, direction=objective.direction,
+                              dims=dims, strategy=type(self).__name__, epochs=self.epochs)
+        result.importance = hyperparameter_importance(records, dims, seed=self.seed or 0)
+        if write:
+            write_results(result)
+        return result
+
+    def round_of(self, trial_id: str) -> int | None:
+        """The round a trial belongs to (coarse to fine); None for a one-round search."""
+        return None
+
+
+def keep_error(trial_dir: str, error: Exception) -> None:
+    """Write a failing trial's traceback to its error.txt (call inside the `except`).
+
+    KerasTuner records the trial as failed; the traceback goes beside it too,
+    since in a distributed search the chief is another process. A Ctrl-C that
+    surfaced as another error stops the search instead of failing the trial.
+    """
+    if stopping.requested():
+        raise KeyboardInterrupt from error
+    storage.write_text(storage.join(trial_dir, "error.txt"), traceback.format_exc())
