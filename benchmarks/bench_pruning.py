@@ -7,8 +7,10 @@ hyperparameters trial by trial: the two searches differ only in which trials
 were stopped early. For each: epochs trained, wall time, the best validation
 accuracy, and the test accuracy of the best hyperparameters (retrained for the
 full --epochs with the search's seed, then evaluated on the test split, which
-no search sees). Goal: at least 40% fewer epochs, best accuracy within half a
-point.
+no search sees), and what the search's importance allows one to say
+(tfweek3.course.pruning_importance.top_line: a hyperparameter that matters most
+only when the forest's out-of-bag R^2 and the resampled trials support it).
+Goal: at least 40% fewer epochs, best accuracy within half a point.
 
     python benchmarks/bench_pruning.py                  # 5 seeds x 40 trials x 15 epochs
     python benchmarks/bench_pruning.py --seeds 1 --trials 12 --epochs 5   # a quick look
@@ -30,6 +32,7 @@ from tfweek3.cli.quiet import import_tensorflow
 import_tensorflow()  # without its start-up lines
 
 from tfweek3 import SearchConfig, build_network, load_dataset, run_search, train
+from tfweek3.course.pruning_importance import top_line
 from tfweek3.training.evaluation import accuracy
 
 
@@ -62,7 +65,12 @@ def one_search(prune: str, seed: int, args: argparse.Namespace, directory: str) 
             "best_val": best["score"] if best else 0.0,
             "best_trial": best["trial"] if best else None,
             "test": test_accuracy(best, config) if best else 0.0,
-            "top_hyperparameter": result.importance[0]["label"] if result.importance else None}
+            # What the importance allows one to say (no winner when the forest explains too
+            # little or the top changes between resamples), and the numbers behind it.
+            "importance": top_line(result.importance),
+            "forest_r2": result.importance[0]["forest_r2"] if result.importance else None,
+            "top": result.importance[0]["label"] if result.importance else None,
+            "top_share": result.importance[0]["top_share"] if result.importance else None}
 
 
 def main() -> None:
@@ -86,7 +94,7 @@ def main() -> None:
                 print(f"seed {seed} prune={prune:<6} {r['epochs']:4d} epochs "
                       f"({r['pruned']:2d} trials pruned) {r['seconds']:6.1f} s  best val "
                       f"{r['best_val']:.4f} (trial {r['best_trial']})  test {r['test']:.4f}  "
-                      f"most important: {r['top_hyperparameter']}", flush=True)
+                      f"importance: {r['importance']}", flush=True)
 
     def mean(prune: str, key: str) -> float:
         return statistics.mean(r[key] for r in rows if r["prune"] == prune)

@@ -28,10 +28,12 @@
 # 7. Pandas + caviar = PBT: population-based training, the schedule it finds, and PBT against
 #    random search and one babysat model at the same number of training epochs.
 #
-# The searches are KerasTuner's, wired to the week's training loop in `tfweek3.tuning`; every
-# trial trains the course network on digits with `tfweek3.train`. This notebook's own helpers:
-# `tfweek3.course.grid_vs_random`, `tfweek3.course.log_scale`, `tfweek3.course.search_rounds`, `tfweek3.course.nudges`,
-# `tfweek3.course.pbt_contest`.
+# The searches are KerasTuner tuners from `tfweek3.tuning` (`RandomSearch`, `CoarseToFine`,
+# `PopulationBasedTraining`), which search any model written the KerasTuner way;
+# `tfweek3.search` (`tfweek3 tune`, `run_search`) points them at the course network, and every
+# trial trains it on digits with the week's loop, `tfweek3.train`. This notebook's own helpers:
+# `tfweek3.course.grid_vs_random`, `tfweek3.course.log_scale`, `tfweek3.course.search_rounds`,
+# `tfweek3.course.nudges`, `tfweek3.course.pruning_importance`, `tfweek3.course.pbt_contest`.
 #
 # Which hyperparameters first (the lecture): $\alpha$; then momentum $\beta$, the mini-batch size
 # and the hidden units; then the number of layers and learning-rate decay. Adam's $\beta_1$,
@@ -57,17 +59,19 @@ from tfweek3.course import (
     pruning_importance,
     search_rounds,
 )
+from tfweek3.search import present
 from tfweek3.search.babysit import BabysitConfig, babysit
 from tfweek3.search.space import SearchSpace
+from tfweek3.tuning.figures import plot_parallel
 from tfweek3.tuning.pbt_results import (
+    all_copies,
     copies,
     final_ranking,
     format_population_table,
     lineage,
-    plot_schedules,
 )
-from tfweek3.tuning.results import format_table, rank, summary_line
-from tfweek3.tuning.trial_figures import plot_curves, plot_importance, plot_parallel
+from tfweek3.tuning.results import rank, summary_line
+from tfweek3.tuning.trial_figures import plot_curves, plot_importance
 
 tf.get_logger().setLevel("ERROR")
 
@@ -167,7 +171,10 @@ fig = log_scale.plot_histograms(draws)
 # A first random search over the whole box; then a smaller box around the best trials, sampled
 # more densely; and again. Here 3 rounds of momentum SGD on digits, searching $\alpha$ and
 # $1 - \beta$ only (the network is fixed at 2 hidden layers of 25 units, mini-batches of 32, no
-# batch norm), each round's box spanning its 3 best trials plus a 10% margin.
+# batch norm), each round's box spanning its 3 best trials plus a 10% margin. The rounds are one
+# KerasTuner search (`tfweek3.CoarseToFine`): its oracle keeps each round's box and the round of
+# every trial, and the result gives them back, the boxes as `coarse.boxes` (round 1 first) and
+# each trial's round as `record["round"]`.
 
 # %%
 space = SearchSpace(units=(25, 25), layers=(2, 2), batch_size=(32,), batch_norm=(False,),
@@ -178,7 +185,7 @@ coarse_config = SearchConfig(
 coarse = run_search(coarse_config, overwrite=True, log=lambda line: None)
 rounds = search_rounds.round_summary(coarse.records, coarse.boxes)
 print(search_rounds.format_rounds(rounds))
-print(summary_line(coarse, coarse_config))
+print(summary_line(coarse, describe=present.best_text))
 
 # %%
 # tfweek3.tuning saves its own figure with matplotlib's file backend (Agg); back to inline display.
@@ -191,7 +198,8 @@ fig = search_rounds.plot_rounds(coarse.records, coarse.boxes, objective="val_acc
 # trial gets better from round to round. The best trial need not: a few epochs on a small
 # validation set are a noisy score, and a box chosen from a few trials can miss a better region.
 # Every trial is in
-# `runs/01_hyperparameter_search/coarse_to_fine/trials.csv`.
+# `runs/01_hyperparameter_search/coarse_to_fine/trials.csv`, with its round; the boxes are in
+# `rounds.json` beside it.
 
 # %% [markdown]
 # ## 4. Caviar: many models at once
@@ -215,7 +223,7 @@ caviar = run_search(caviar_config, overwrite=True, log=lambda line: None)
 caviar_wall = time.monotonic() - start
 
 # %%
-print(format_table(rank(caviar.records, "max"), "val_accuracy"))
+print(present.format_table(rank(caviar.records, "max"), "val_accuracy"))
 use = search_rounds.parallel_use(caviar.records, caviar_wall, workers=2)
 serial_use = search_rounds.parallel_use(serial.records, serial_wall, workers=1)
 same = search_rounds.same_trials(serial.records, caviar.records)
@@ -301,7 +309,7 @@ print(f"{gain['trials']} trials of {PRUNE_EPOCHS} epochs: {gain['pruned_trials']
       f"({gain['saved_share']:.0%} fewer)")
 print(f"best val accuracy: {gain['best_full']:.4f} without pruning, {gain['best_pruned']:.4f} with; "
       f"the same best trial: {gain['same_best_trial']}")
-print(summary_line(pruned, pruned_config))
+print(summary_line(pruned, pruned=True, describe=present.best_text))
 
 # %%
 plot_curves(pruned.records, "val_accuracy", epochs=PRUNE_EPOCHS)
@@ -324,8 +332,16 @@ plot_curves(pruned.records, "val_accuracy", epochs=PRUNE_EPOCHS)
 # units; then the number of layers. Every search writes `importance.csv` and `importance.png`: a
 # random forest (scikit-learn) learns the score from the hyperparameters, $\alpha$ and $1 - \beta$
 # on their log scales, and its impurity importance splits the variance of the score it explains
-# between them. Its out-of-bag $R^2$ (each trial predicted by the trees that did not see it) says
-# how much of the score it explains at all. Both searches:
+# between them (the *share*). Two numbers say how far to trust that:
+#
+# - the forest's out-of-bag $R^2$ (each trial predicted by the trees that did not see it): how much
+#   of the score it explains at all. Below 0.2 (`tfweek3.tuning.importance.MIN_R2`) the ranking is
+#   not to be trusted, and the importance names no winner;
+# - for each hyperparameter, how often it comes first when the trials are resampled (200 bootstrap
+#   resamples, a small forest on each): a hyperparameter first in fewer than 80% of them is no
+#   clear winner.
+#
+# The last line under each table is what the numbers allow one to say. Both searches:
 
 # %%
 print("without pruning (every trial to the end):")
@@ -335,23 +351,32 @@ print(pruning_importance.format_importance(pruned.importance))
 display(plot_importance(full.importance), plot_importance(pruned.importance))
 
 # %% [markdown]
-# Read the shares with their $R^2$. Thirty trials over seven hyperparameters are few for a forest:
-# when its $R^2$ is near zero or below, it predicts a trial no better than the mean score does,
-# its shares split noise, and which hyperparameter comes first says little. The search with pruning keeps the losers' early
-# scores, and that is where $\alpha$ makes its difference (a bad $\alpha$ is bad from the first
-# epochs), so its forest explains more and $\alpha$'s share is larger. Over ten searches of 40
-# trials (the benchmark in the README) $\alpha$ came first every time: the lecture's claim, on your
-# own trials, with a measure of how sure to be.
+# Read the shares with their $R^2$ and how often each came first. Thirty trials over seven
+# hyperparameters are few for a forest: when its $R^2$ is near zero or below, it predicts a trial
+# no better than the mean score does, its shares split noise, and which hyperparameter comes first
+# says nothing. In the full run that is the search without pruning: $R^2$ below zero, and
+# $\alpha$, although its share was the largest, first in fewer than half of the resamples. The
+# search with pruning keeps the losers' early scores, and that is where $\alpha$ makes its
+# difference (a bad $\alpha$ is bad from the first epochs), so its forest explains more ($R^2$
+# about 0.4) and $\alpha$'s share is larger (about 60%). Even so, $\alpha$ came first in about 75%
+# of the resamples, short of the 80% asked for a clear winner: on 30 trials of your own, the
+# lecture's claim shows as a lead, not a certainty. More trials make the answer firmer;
+# `benchmarks/bench_pruning.py` prints what the importance of each of its 40-trial searches allows
+# one to say.
 
 # %%
-plot_parallel(full.records, "val_accuracy", "max")
+plot_parallel(full.records, full.dims, full.objective, full.direction)
 
 # %% [markdown]
 # Each line is a trial of the search without pruning; the best five are coloured. They sit within
-# about one decade of $\alpha$ (of the four searched) while spreading over the other axes: that is
-# what "$\alpha$ matters most" looks like. Impurity importance leans towards hyperparameters with
-# many distinct values ($\alpha$, $1 - \beta$, the units) over on/off ones (batch norm), so read a
-# small share of batch norm with care.
+# about one decade of $\alpha$ (of the four searched) while spreading over $1 - \beta$, the units,
+# the layers and the mini-batch size: what "$\alpha$ matters most" would look like, although the
+# forest above could not tell it from noise on these 30 trials. All five also use Adam without
+# batch norm, which the shares hardly show: impurity importance leans towards hyperparameters with
+# many distinct values ($\alpha$, $1 - \beta$, the units) over on/off ones (batch norm, the
+# optimizer here), so read a small share of those with care; and five trials alike may be chance.
+
+# %% [markdown]
 # ## 7. Pandas + caviar = PBT
 #
 # Population-based training (Jaderberg et al., 2017) babysits inside caviar. A population of
@@ -367,8 +392,9 @@ plot_parallel(full.records, "val_accuracy", "max")
 # The others go on. No member trains longer than a random-search trial would; what changes is
 # that the population's epochs are spent on the members that are doing well, and that each
 # member's $\alpha$ and $\beta$ change over time: PBT finds a *schedule*, not one value.
-# `tfweek3 tune --strategy pbt` is a KerasTuner oracle (each trial is one member's generation, its
-# checkpoint written under `--dir` for the next); it runs in one process, with `--workers N`, or on
+# `tfweek3 tune --strategy pbt` runs `tfweek3.PopulationBasedTraining`, a KerasTuner tuner for
+# any model: each trial is one member's generation, and it leaves the member's weights and
+# optimizer state under `--dir` for the next. It runs in one process, with `--workers N`, or on
 # several hosts, like the other searches.
 #
 # The same budget for three ways of spending it, on the network of section 3 (2 hidden layers of
@@ -392,13 +418,14 @@ pbt_space = SearchSpace(units=(25, 25), layers=(2, 2), batch_size=(32,), batch_n
                         optimizer=("momentum",))
 contest_rows = pbt_contest.contest(PBT_SEEDS, PBT_POPULATION, PBT_EPOCHS, PBT_READY, pbt_space,
                                    str(RUNS / "pbt_contest"), log=lambda line: None)
-pbt_config = SearchConfig(strategy="pbt", population=PBT_POPULATION, epochs=PBT_EPOCHS,
-                          ready_epochs=PBT_READY, space=pbt_space, seed=0)
-pbt_records = pbt_contest.population_records(str(RUNS / "pbt_contest"), seed=0)
+pbt_config = pbt_contest.search_config("pbt", 0, PBT_POPULATION, PBT_EPOCHS, PBT_READY, pbt_space,
+                                       str(RUNS / "pbt_contest"))
+pbt_result = pbt_contest.population_result(pbt_config)  # seed 0's search, read back
+pbt_records = pbt_result.records
 pbt_winner = final_ranking(pbt_records, "max")[0]
 pbt_lineage = lineage(pbt_records, pbt_winner)
 print(format_population_table(final_ranking(pbt_records, "max"), pbt_records, "val_accuracy"))
-print(f"\nseed 0: {pbt_contest.all_copies(pbt_records)} copies in "
+print(f"\nseed 0: {all_copies(pbt_records)} copies in "
       f"{pbt_config.generations - 1} steps; the winner, member {pbt_winner['member']}, descends "
       f"from member {pbt_lineage[0]['member']} through {copies(pbt_lineage)} copies")
 for record in pbt_lineage:
@@ -408,7 +435,7 @@ for record in pbt_lineage:
 
 # %%
 # %matplotlib inline
-plot_schedules(pbt_records, pbt_config, pbt_lineage)
+pbt_contest.plot_population(pbt_result, pbt_config)
 
 # %% [markdown]
 # Each line is one member's $\alpha$ (left) and $1 - \beta$ (right) over its epochs; a dashed
@@ -476,8 +503,8 @@ print(f"5. pandas: {len(days)} days, {len(days) - len(kept)} thrown away by the 
 print(f"6. pruning: {gain['pruned_trials']} of {gain['trials']} trials pruned, "
       f"{gain['saved_share']:.0%} fewer epochs; best val accuracy {gain['best_full']:.3f} without, "
       f"{gain['best_pruned']:.3f} with")
-print(f"   most important without pruning: {pruning_importance.top_line(full.importance)}; "
-      f"with: {pruning_importance.top_line(pruned.importance)}")
+print(f"   importance without pruning: {pruning_importance.top_line(full.importance)}")
+print(f"   importance with pruning: {pruning_importance.top_line(pruned.importance)}")
 print(f"7. pbt, {PBT_POPULATION} x {PBT_EPOCHS} epochs each, {PBT_SEEDS} seeds (test accuracy "
       f"after the last epoch, mean over seeds):")
 for row in pbt_table:

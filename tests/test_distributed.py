@@ -9,6 +9,7 @@ from helpers_processes import start
 from helpers_search import observations, read_json, start_tune, wait_for
 
 from tfweek3.search import caviar as distributed
+from tfweek3.tuning.roles import distributed_role
 
 EPOCHS = 6
 TRIALS = 4
@@ -17,12 +18,12 @@ TRIALS = 4
 def test_role_follows_the_keras_tuner_variables(monkeypatch):
     monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
     monkeypatch.delenv("KERASTUNER_TUNER_ID", raising=False)
-    assert distributed.role() == "single"
+    assert distributed_role() == "single"
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
-    assert distributed.role() == "chief"
+    assert distributed_role() == "chief"
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
-    assert distributed.role() == "worker"
+    assert distributed_role() == "worker"
 
 
 def test_threads_are_shared_between_workers(monkeypatch):

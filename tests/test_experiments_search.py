@@ -1,13 +1,23 @@
-"""Notebook 1's helpers: grid against random, the log scale, coarse-to-fine rounds, scripted nudges."""
+"""Notebook 1's helpers: grid against random, the log scale, coarse-to-fine rounds, scripted nudges,
+and the importance beside the lecture's order."""
 
 import matplotlib
 import numpy as np
 import pytest
 
-from tfweek3.course import grid_vs_random, log_scale, nudges, search_rounds
+from tfweek3.course import (
+    grid_vs_random,
+    log_scale,
+    nudges,
+    pruning_importance,
+    search_rounds,
+)
 from tfweek3.course.grid_vs_random import synthetic_score
+from tfweek3.search import present
 from tfweek3.search.babysit import BabysitResult
 from tfweek3.search.space import SearchSpace
+from tfweek3.tuning.dimensions import with_derived
+from tfweek3.tuning.importance import MIN_R2, importance_phrase
 
 matplotlib.use("Agg")
 
@@ -64,11 +74,15 @@ def test_shares_of_uniform_and_log_draws_match_the_note():
     assert len(fig.axes) == 4
 
 
-def _record(round_number, score, lr, omb, status="completed", duration=2.0):
-    return {"round": round_number, "trial": "0", "status": status, "score": score,
-            "learning_rate": lr, "one_minus_beta": omb, "duration_seconds": duration,
-            "units": 25, "layers": 2, "batch_size": 32, "batch_norm": False,
-            "optimizer": "momentum"}
+def _record(round_number, score, lr, omb, status="completed", duration=2.0, flat=True):
+    """A trial's record as the tuning floor writes it (its values under "hyperparameters", beta
+    beside one_minus_beta); `flat`: as run_search gives a course search's, values beside too."""
+    values = with_derived({"learning_rate": lr, "one_minus_beta": omb, "units": 25, "layers": 2,
+                           "batch_size": 32, "batch_norm": False, "optimizer": "momentum"})
+    record = {"round": round_number, "trial": 1, "trial_id": "00", "status": status,
+              "score": score, "reason": "", "duration_seconds": duration, "epochs": 2,
+              "hyperparameters": values}
+    return present.flatten(record) if flat else record
 
 
 def test_round_summary_widths_best_and_median():
@@ -83,6 +97,19 @@ def test_round_summary_widths_best_and_median():
     assert "round" in search_rounds.format_rounds(rows)
     fig = search_rounds.plot_rounds(records, boxes, "val_accuracy")
     assert len(fig.axes[0].patches) == 2  # one rectangle per round
+    # Left: every trial of each round in the (alpha, 1 - beta) plane, and the best as a star.
+    points = np.concatenate([c.get_offsets() for c in fig.axes[0].collections])
+    assert len(points) == 4 + 1
+    np.testing.assert_allclose(points[-1], [3e-2, 5e-3])
+
+
+def test_rounds_read_the_hyperparameters_of_generic_records_too():
+    boxes = [SearchSpace()]
+    records = [_record(1, 0.5, 1e-3, 1e-2, flat=False), _record(1, 0.7, 1e-2, 1e-2, flat=False)]
+    assert search_rounds.round_summary(records, boxes)[0]["best"] == 0.7
+    fig = search_rounds.plot_rounds(records, boxes, "val_accuracy")
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), [[1e-3, 1e-2],
+                                                                          [1e-2, 1e-2]])
 
 
 def test_parallel_use_and_same_trials():
@@ -93,6 +120,8 @@ def test_parallel_use_and_same_trials():
     assert use["overhead_seconds"] == 1.0
     assert search_rounds.same_trials(records, list(reversed(records)))
     assert not search_rounds.same_trials(records, records[:1] + [_record(None, 0.6, 2e-2, 1e-2)])
+    generic = [_record(None, 0.1, 1e-3, 1e-2, flat=False), _record(None, 0.2, 1e-2, 1e-2, flat=False)]
+    assert search_rounds.same_trials(records, generic)  # the values count, not the scores
 
 
 def test_scripted_nudges_write_the_control_file_and_keep_every_day(tmp_path):
@@ -133,3 +162,55 @@ def test_grid_picture_titles_count_the_values_of_alpha():
                                              grid_vs_random.random_points(25))
     titles = [ax.get_title() for ax in fig.axes]
     assert "5 values of alpha" in titles[0] and "25 values of alpha" in titles[1]
+
+
+def _importance_rows(r2, top_shares):
+    """importance.py's rows for alpha, 1 - beta and batch norm, shares 61%, 30%, 9%."""
+    names = [("learning_rate", "alpha", "log10"), ("one_minus_beta", "1 - beta", "log10"),
+             ("batch_norm", "batch norm", "0/1")]
+    return [{"rank": rank, "hyperparameter": name, "label": label, "scale": scale,
+             "share": share, "top_share": top, "resamples": 200, "forest_r2": r2, "trials": 30}
+            for rank, ((name, label, scale), share, top)
+            in enumerate(zip(names, (0.61, 0.30, 0.09), top_shares), start=1)]
+
+
+def test_importance_beside_the_lecture_says_how_often_each_came_first():
+    rows = _importance_rows(0.37, (0.93, 0.07, 0.0))
+    text = pruning_importance.format_importance(rows)
+    lines = text.splitlines()
+    assert lines[1].split()[:3] == ["1", "alpha", "61.0%"]
+    assert "first in 93% of 200 resamples" in lines[1] and lines[1].endswith("1")
+    assert "first in 7% of 200 resamples" in lines[2] and lines[2].endswith("2")
+    assert lines[3].endswith("- (not in its list)")
+    assert lines[4] == "(random forest on 30 trials, out-of-bag R^2 0.37)"
+    assert lines[5] == importance_phrase(rows)
+    assert "do not trust" not in text
+    line = pruning_importance.top_line(rows)
+    assert line == ("alpha matters most (61% of the explained variance; on top in 93% of 200 "
+                    "resamples), R^2 0.37")
+
+
+def test_importance_below_min_r2_is_not_to_be_trusted_and_names_no_winner():
+    rows = _importance_rows(MIN_R2 - 0.32, (0.95, 0.05, 0.0))  # a steady top, in noise
+    text = pruning_importance.format_importance(rows)
+    assert f"out-of-bag R^2 {MIN_R2 - 0.32:.2f}, below {MIN_R2}: " in text
+    assert "do not trust this ranking" in text
+    assert text.splitlines()[-1] == importance_phrase(rows)
+    line = pruning_importance.top_line(rows)
+    assert "matters most" not in line and "too little" in line
+    assert line.count("R^2") == 1 and not line.startswith("importance:")
+    assert not pruning_importance.trusted(rows)
+    assert pruning_importance.trusted(_importance_rows(MIN_R2, (0.95, 0.05, 0.0)))
+
+
+def test_importance_without_a_clear_winner_gives_its_r2_once():
+    rows = _importance_rows(0.31, (0.55, 0.40, 0.05))
+    line = pruning_importance.top_line(rows)
+    assert line.startswith("no clear winner, alpha and 1 - beta trade places")
+    assert line.count("R^2") == 1 and "R^2 0.31" in line
+    assert "do not trust" not in pruning_importance.format_importance(rows)
+
+
+def test_no_importance_says_why():
+    assert pruning_importance.format_importance([]) == pruning_importance.top_line([])
+    assert "too few" in pruning_importance.top_line([])

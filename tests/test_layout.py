@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tfweek3"
 # Each floor may import from the floors before it, never from those after it.
-FLOORS = ["layers", "training", "tuning", "cli"]
+FLOORS = ["layers", "training", "tuning", "search", "cli"]
 APART = ["course", "practice"]  # experiments and exercises: import the floors below the cli; none imports them
 
 
@@ -47,10 +47,38 @@ def test_imports_run_one_way_through_the_floors():
             allowed = set(FLOORS[:FLOORS.index(floor)])
         else:
             assert floor in APART, f"{name}: in no floor"
-            allowed = {"layers", "training", "tuning"}
+            allowed = {"layers", "training", "tuning", "search"}
         if floor == "cli":
             allowed |= {"course", "practice"}  # `tfweek3 demo` and `tfweek3 exercise`
         assert imported <= allowed, f"{name} imports {sorted(imported - allowed)}"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The full names of the tfweek3 modules a module imports (from tfweek3.a.b import c ->
+    tfweek3.a.b and tfweek3.a.b.c)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tfweek3"):
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("tfweek3")}
+    return found
+
+
+def test_the_tuning_floor_knows_nothing_of_the_course_network():
+    """The week's search methods are for any model: the tuning floor takes from the training
+    floor only how a run stops (Ctrl-C, divergence), never the course network, its loop or its
+    data, and no module of it names the course's seven hyperparameters."""
+    allowed = {"tfweek3.training.stopping", "tfweek3.training.divergence",
+               "tfweek3.training.divergence.DivergedError", "tfweek3.training"}
+    course_names = ("units", "layers", "batch_norm", "batch_size")
+    for path in sorted((PACKAGE / "tuning").glob("*.py")):
+        training = {m for m in imported_modules(path) if m.startswith("tfweek3.training")}
+        training.discard("tfweek3.training.stopping")
+        assert training <= allowed, f"{path.name} imports {sorted(training - allowed)}"
+        text = path.read_text()
+        named = [n for n in course_names if f'"{n}"' in text]
+        assert not named, f"{path.name} names the course's hyperparameters {named}"
 
 
 def test_no_module_is_longer_than_a_learner_reads_at_once():
@@ -83,7 +111,7 @@ def test_the_public_api_is_there_and_modules_keep_their_own_paths():
 def test_import_tfweek3_imports_no_tensorflow_until_a_name_needs_it():
     code = ("import sys, tfweek3\n"
             "before = 'tensorflow' in sys.modules\n"
-            "from tfweek3 import sample_learning_rate, SearchConfig\n"
+            "from tfweek3 import sample_learning_rate, SearchConfig, run_search\n"
             "middle = 'tensorflow' in sys.modules\n"
             "from tfweek3 import ManualBatchNorm\n"
             "print(before, middle, 'tensorflow' in sys.modules)\n")

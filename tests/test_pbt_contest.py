@@ -4,8 +4,9 @@ import math
 
 import pytest
 
-from tfweek3.course.pbt_contest import AutoSitter, middle, summarize
+from tfweek3.course.pbt_contest import AutoSitter, middle, search_config, summarize
 from tfweek3.search.babysit import CONTROL_FILE
+from tfweek3.search.space import SearchSpace
 
 
 def write_history(folder, val_accuracies):
@@ -85,3 +86,15 @@ def test_the_sitter_does_not_halve_alpha_below_its_floor(tmp_path):
         sitter(len(history) + 1)
         written.append(control(tmp_path))
     assert written == [[], ["learning_rate 0.15"], ["learning_rate 0.1"], [], []]
+
+
+def test_random_search_and_pbt_get_the_same_budget_each_in_a_folder_of_its_own(tmp_path):
+    space = SearchSpace(units=(25, 25), layers=(2, 2))
+    configs = {strategy: search_config(strategy, 2, 8, 12, 2, space, str(tmp_path)).validate()
+               for strategy in ("random", "pbt")}
+    assert configs["random"].trials * configs["random"].epochs == 8 * 12
+    assert configs["pbt"].population * configs["pbt"].epochs == 8 * 12
+    assert configs["pbt"].population_settings().ready_epochs == 2
+    assert configs["pbt"].directory == str(tmp_path / "pbt_2")
+    assert configs["random"].directory == str(tmp_path / "random_2")
+    assert all(c.seed == 2 and c.space == space and not c.tensorboard for c in configs.values())

@@ -12,8 +12,10 @@ import pytest
 from helpers_search import run_tune
 
 from tfweek3.search.config import SearchConfig
+from tfweek3.search.present import best_text
 from tfweek3.search.run import run_search
 from tfweek3.search.space import SearchSpace
+from tfweek3.tuning.importance import importance_phrase
 from tfweek3.tuning.oracles import GridOracle, RandomOracle
 from tfweek3.tuning.pruning import MedianRule, Pruned, epochs_saved, median_stop
 from tfweek3.tuning.results import SearchResult, rank, record_from_state, summary_line
@@ -169,7 +171,7 @@ def test_without_pruning_the_oracle_never_stops_a_trial(tmp_path):
 
 def record(trial, status, score, epochs):
     return {"round": None, "trial": trial, "status": status, "score": score, "epochs": epochs,
-            "learning_rate": 0.01, "beta": 0.9}
+            "hyperparameters": {"learning_rate": 0.01, "beta": 0.9}}
 
 
 def test_pruned_trials_rank_after_completed_ones_and_the_summary_counts_the_saved_epochs():
@@ -178,13 +180,14 @@ def test_pruned_trials_rank_after_completed_ones_and_the_summary_counts_the_save
                record(5, "completed", 0.92, 8)]
     assert [r["trial"] for r in rank(records, "max")] == [5, 1, 2, 3, 4]
     assert epochs_saved(records, 8) == (8 - 2) + (8 - 3)
-    config = SearchConfig(epochs=8, prune="median", directory="somewhere")
+    importance = [{"label": "alpha", "share": 0.613, "top_share": 0.93, "resamples": 200,
+                   "forest_r2": 0.5, "trials": 5}]
     result = SearchResult(records=records, best=rank(records, "max")[0], directory="somewhere",
-                          importance=[{"label": "alpha", "share": 0.613}])
-    assert summary_line(result, config) == (
+                          epochs=8, importance=importance)
+    assert summary_line(result, pruned=True, describe=best_text) == (
         "best: alpha=0.01 beta=0.9000 val_accuracy=0.9200 (5 trials: 2 completed, 2 pruned, "
         "1 diverged; results in somewhere); pruning saved 11 of 40 epochs (28%); "
-        "alpha matters most (61% of the explained variance)")
+        "alpha matters most (61% of the explained variance; on top in 93% of 200 resamples)")
 
 
 # --- end to end -------------------------------------------------------------------------------
@@ -212,10 +215,12 @@ def check_pruned_search(folder, stdout, trials=20, epochs=8):
     assert trained < trials * epochs
     assert (f"pruning saved {trials * epochs - trained} of {trials * epochs} epochs"
             in stdout.splitlines()[-1])
-    importance = read_csv(folder / "importance.csv")
-    assert sum(float(r["share"]) for r in importance) == pytest.approx(1.0)
+    importance = [{**r, "share": float(r["share"]), "top_share": float(r["top_share"]),
+                   "forest_r2": float(r["forest_r2"]), "trials": int(r["trials"]),
+                   "resamples": int(r["resamples"])} for r in read_csv(folder / "importance.csv")]
+    assert sum(r["share"] for r in importance) == pytest.approx(1.0)
     assert [int(r["rank"]) for r in importance] == list(range(1, len(importance) + 1))
-    assert f"{importance[0]['label']} matters most" in stdout.splitlines()[-1]
+    assert stdout.splitlines()[-1].endswith(importance_phrase(importance))
     for name in ("importance.png", "parallel.png", "curves.png", "scores.png"):
         assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return json.loads((folder / "trials.json").read_text())["trials"]

@@ -14,10 +14,11 @@ from helpers_search import observations, read_json, run_tune, wait_for
 
 from tfweek3.course.grid_vs_random import synthetic_score
 from tfweek3.course.synthetic_search import random_vs_grid_win_rate, synthetic_search
+from tfweek3.search import hypermodel
 from tfweek3.search.config import SearchConfig
 from tfweek3.search.run import run_search
-from tfweek3.search.space import SearchSpace, narrow_space
-from tfweek3.tuning import tuner
+from tfweek3.search.space import SearchSpace, space_of_box
+from tfweek3.tuning.coarse_to_fine import narrow_box
 from tfweek3.tuning.results import format_table, rank, record_from_state
 
 # A small network, so that a trial takes about a second on digits.
@@ -35,13 +36,16 @@ def quiet(_line: str) -> None:
 
 def test_each_trial_trains_with_train_and_reports_every_epoch(tmp_path, monkeypatch):
     calls = []
-    real_train = tuner.train
+    real_train = hypermodel.train
 
     def spy(model, data, **kwargs):
-        calls.append(kwargs)
+        calls.append({**kwargs, "learning_rate": float(model.optimizer.learning_rate),
+                      "beta": float(getattr(model.optimizer, "momentum", None)
+                                    or model.optimizer.beta_1),
+                      "optimizer": type(model.optimizer).__name__})
         return real_train(model, data, **kwargs)
 
-    monkeypatch.setattr(tuner, "train", spy)
+    monkeypatch.setattr(hypermodel, "train", spy)
     config = SearchConfig(trials=3, epochs=2, directory=str(tmp_path), seed=1,
                           space=SearchSpace(optimizer=("momentum",), **SMALL))
     lines = []
@@ -54,7 +58,7 @@ def test_each_trial_trains_with_train_and_reports_every_epoch(tmp_path, monkeypa
         assert call["learning_rate"] == pytest.approx(float(row["learning_rate"]))
         assert call["beta"] == pytest.approx(1 - float(row["one_minus_beta"]))
         assert call["beta"] == pytest.approx(float(row["beta"]))
-        assert (call["epochs"], call["batch_size"], call["optimizer"]) == (2, 64, "momentum")
+        assert (call["epochs"], call["batch_size"], call["optimizer"]) == (2, 64, "SGD")
         # Validation accuracy reached the oracle after each epoch; the score is the best epoch.
         history = observations(tmp_path / "search" / f"trial_{row['trial_id']}" / "trial.json")
         assert [obs["step"] for obs in history] == [1, 2]  # epochs count from 1
@@ -194,9 +198,14 @@ def test_coarse_to_fine_narrows_each_round_to_its_best_trials(tmp_path):
 
     round_1 = [r for r in result.records if r["round"] == 1]
     best_2 = sorted(round_1, key=lambda r: -r["score"])[:2]
-    box = narrow_space(space, best_2, config.margin)
+    # The second round's box: the declared space narrowed around round 1's two best trials, on
+    # each hyperparameter's own scale (tfweek3.tuning.coarse_to_fine), in the course's terms.
+    state = json.loads((tmp_path / "search" / "oracle.json").read_text())
+    declared = state["hyperparameters"]
+    box = space_of_box(narrow_box(declared, declared, [r["hyperparameters"] for r in best_2],
+                                  config.margin), space)
     assert result.boxes == [space, box]
-    assert json.loads((tmp_path / "round_2" / "box.json").read_text()) == box.to_dict()
+    assert box.units != space.units and box.learning_rate != space.learning_rate
     for record in result.records:
         if record["round"] == 2:
             assert box.learning_rate[0] <= record["learning_rate"] <= box.learning_rate[1]
@@ -254,7 +263,7 @@ def test_records_of_diverged_failed_and_cut_off_trials():
                                                      "diverged_step": -1.0}), "max")
     assert diverged["status"] == "diverged"
     assert diverged["reason"] == "loss became NaN or inf in epoch 3, validation"
-    assert diverged["beta"] == pytest.approx(0.95)
+    assert diverged["hyperparameters"]["beta"] == pytest.approx(0.95)
     failed = record_from_state(state("FAILED", {}, "Traceback...\nValueError: bad\n"), "max")
     assert (failed["status"], failed["reason"]) == ("failed", "ValueError: bad")
     running = record_from_state(state("RUNNING", {"epoch/val_accuracy": 0.4}), "max")

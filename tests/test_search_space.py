@@ -11,8 +11,9 @@ from tfweek3.search.space import (
     SearchSpaceError,
     define_hyperparameters,
     grid_size,
-    narrow_space,
+    space_of_box,
 )
+from tfweek3.tuning.coarse_to_fine import narrow_box
 from tfweek3.tuning.scales import (
     decade_fractions,
     sample_beta,
@@ -111,6 +112,14 @@ def test_bad_ranges_name_the_hyperparameter():
         SearchSpace(batch_size=(16, 48)).validate()
     with pytest.raises(SearchSpaceError, match="units"):
         SearchSpace(units=(10, 5)).validate()
+
+
+def narrow_space(space: SearchSpace, best: list[dict], margin: float) -> SearchSpace:
+    """The course space's next box, as a coarse-to-fine search narrows it (declared = box)."""
+    hp = kt.HyperParameters()
+    define_hyperparameters(hp, space)
+    config = hp.get_config()
+    return space_of_box(narrow_box(config, config, best, margin), space)
 
 
 def test_narrowing_spans_the_best_trials_in_log_space_with_a_margin():

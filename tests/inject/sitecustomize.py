@@ -10,8 +10,8 @@ TFWEEK3_TEST_PAUSE=N:E:FILE     the N-th trial this process trains (from 1) stop
                                 member count over its whole life, so E picks a generation).
 TFWEEK3_TEST_PAUSE_TUNER=ID     with it, only the process with that tuner id pauses
 
-Trials train through `train` as tuning/tuner.py (random, grid) and tuning/pbt_tuner.py (pbt)
-import it: both are replaced.
+The course network's trials train through `train` as tfweek3/search/hypermodel.py imports it:
+it is replaced there.
 """
 
 import os
@@ -20,7 +20,7 @@ import time
 if os.environ.get("TFWEEK3_TEST_DYING_WORKER") == os.environ.get("KERASTUNER_TUNER_ID", "-"):
     os._exit(3)
 
-TRAINING_MODULES = ("tfweek3.tuning.tuner", "tfweek3.tuning.pbt_tuner")
+TRAINING_MODULES = ("tfweek3.search.hypermodel",)
 
 if os.environ.get("TFWEEK3_TEST_FAILING_TRIALS"):
     import importlib

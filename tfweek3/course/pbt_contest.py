@@ -29,12 +29,14 @@ from typing import Any
 
 from tfweek3.search.babysit import CONTROL_FILE, BabysitConfig, babysit
 from tfweek3.search.config import SearchConfig
-from tfweek3.search.run import run_search
+from tfweek3.search.run import collect, perturbed, project_of, run_search
+from tfweek3.search.schedule import SCHEDULE_FILE, winner_checkpoint
 from tfweek3.search.space import BATCH_NORM_LAYER, SearchSpace
 from tfweek3.training.data import Dataset, load_dataset
 from tfweek3.training.loop import DivergedError
 from tfweek3.training.schedule import load_schedule, train_on_schedule
-from tfweek3.tuning.pbt_results import SCHEDULE_FILE, all_copies, winner_checkpoint
+from tfweek3.tuning.pbt_results import all_copies, lineage, plot_schedules
+from tfweek3.tuning.results import SearchResult
 
 METHODS = ("random", "pbt", "pbt replay", "babysat")
 LECTURE_BETA = 0.9  # "beta = 0.9 is a good default" (the lecture on momentum)
@@ -187,7 +189,6 @@ def retrain_test(record: dict[str, Any], config: SearchConfig, data: Dataset) ->
 def winner_test(record: dict[str, Any], config: SearchConfig, data: Dataset) -> dict[str, float]:
     """PBT's winner, restored from its last checkpoint, on the validation and test sets."""
     import keras
-    import tensorflow as tf
 
     from tfweek3.training.evaluation import evaluate
     from tfweek3.training.network import build_network
@@ -195,7 +196,7 @@ def winner_test(record: dict[str, Any], config: SearchConfig, data: Dataset) -> 
     model = build_network(data.input_dim, data.num_classes, (record["units"],) * record["layers"],
                           BATCH_NORM_LAYER if record["batch_norm"] else None)
     keras.utils.set_random_seed(config.seed)
-    tf.train.Checkpoint(model=model).restore(winner_checkpoint(config, record)).expect_partial()
+    model.load_weights(winner_checkpoint(config, record), skip_mismatch=False)
     return {"val": evaluate(model, data.x_val, data.y_val)["accuracy"],
             "test": evaluate(model, data.x_test, data.y_test)["accuracy"]}
 
@@ -217,6 +218,16 @@ def replay_test(schedule_file: str, data: Dataset, seed: int, directory: str) ->
             "test": evaluate(model, data.x_test, data.y_test)["accuracy"]}
 
 
+def search_config(strategy: str, seed: int, population: int, epochs: int, ready_epochs: int,
+                  space: SearchSpace, directory: str, dataset: str = "digits") -> SearchConfig:
+    """The search `contest` runs for one strategy ("random" or "pbt") and seed, in
+    directory/STRATEGY_SEED: `population` trials or members of `epochs` epochs each."""
+    return SearchConfig(strategy=strategy, epochs=epochs, trials=population,
+                        population=population, ready_epochs=ready_epochs, space=space,
+                        seed=seed, dataset=dataset, tensorboard=False,
+                        directory=os.path.join(directory, f"{strategy}_{seed}"))
+
+
 def contest(seeds: int, population: int, epochs: int, ready_epochs: int, space: SearchSpace,
             directory: str, *, dataset: str = "digits", with_babysitter: bool = True,
             log=print) -> list[dict[str, Any]]:
@@ -229,13 +240,10 @@ def contest(seeds: int, population: int, epochs: int, ready_epochs: int, space: 
     rows = []
     for seed in range(seeds):
         data = load_dataset(dataset, seed=seed)
-        base = SearchConfig(epochs=epochs, trials=population, population=population,
-                            ready_epochs=ready_epochs, space=space, seed=seed, dataset=dataset,
-                            tensorboard=False)
         mine = []
         for strategy in ("random", "pbt"):
-            config = base.replace(strategy=strategy,
-                                  directory=os.path.join(directory, f"{strategy}_{seed}"))
+            config = search_config(strategy, seed, population, epochs, ready_epochs, space,
+                                   directory, dataset=dataset)
             start = time.perf_counter()
             result = run_search(config, overwrite=True, log=lambda line: None)
             seconds = time.perf_counter() - start
@@ -305,12 +313,17 @@ def format_summary(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def population_records(directory: str, seed: int) -> list[dict[str, Any]]:
-    """The records of the pbt search `contest` ran for `seed` (its trials.json)."""
-    import json
+def population_result(config: SearchConfig) -> SearchResult:
+    """The pbt search `contest` ran with `config` (`search_config("pbt", ...)`), read back from
+    its folder: its records (one per member's generation), its hyperparameters, its winner."""
+    return collect(config, project_of(config))
 
-    with open(os.path.join(directory, f"pbt_{seed}", "trials.json")) as f:
-        return json.load(f)["trials"]
+
+def plot_population(result: SearchResult, config: SearchConfig):
+    """The hyperparameters PBT perturbed, member by member over the epochs, the winner's lineage
+    in bold (the search's schedules.png); returns the Figure."""
+    chain = lineage(result.records, result.best) if result.best is not None else []
+    return plot_schedules(result, config.population_settings(), perturbed(config), chain)
 
 
 def plot_contest(rows: list[dict[str, Any]]):

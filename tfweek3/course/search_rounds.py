@@ -2,10 +2,12 @@
 
 Coarse to fine (course section 1): a first random search over the whole box,
 then a smaller box around the best points, sampled more densely, and so on.
-`tfweek3.search.run_search(strategy="coarse-to-fine")` keeps each round's box
-(`SearchResult.boxes`) and tags each trial with its round; `plot_rounds` draws
-the trials in the (alpha, 1 - beta) plane, on the log scales they are sampled
-on, with each round's box.
+`tfweek3.search.run_search(strategy="coarse-to-fine")` runs all the rounds in
+one KerasTuner project; its result keeps each round's box (`SearchResult.boxes`,
+as SearchSpaces, round 1 first) and each trial's round (`record["round"]`);
+`plot_rounds` draws the trials in the (alpha, 1 - beta) plane, on the log
+scales they are sampled on, with each round's box. A trial's hyperparameters
+are read from `record["hyperparameters"]`.
 
 Caviar (course section 3): many models trained at once. With W workers the
 trials' training times add up to about W times the wall-clock time, minus the
@@ -73,14 +75,15 @@ def plot_rounds(records: list[dict[str, Any]], boxes: list[SearchSpace], objecti
                                  edgecolor=colour, label=f"round {number} box"))
         trials = [r for r in records if r["round"] == number]
         done = [r for r in trials if r["status"] == "completed"]
-        left.scatter([r["learning_rate"] for r in trials], [r["one_minus_beta"] for r in trials],
-                     s=28, color=colour, zorder=3)
-        right.scatter([r["learning_rate"] for r in done], [r["score"] for r in done], s=28,
-                      color=colour, label=f"round {number}")
+        left.scatter([_value(r, "learning_rate") for r in trials],
+                     [_value(r, "one_minus_beta") for r in trials], s=28, color=colour, zorder=3)
+        right.scatter([_value(r, "learning_rate") for r in done], [r["score"] for r in done],
+                      s=28, color=colour, label=f"round {number}")
     completed = [r for r in records if r["status"] == "completed"]
     if completed:
         best = max(completed, key=lambda r: r["score"])
-        left.scatter([best["learning_rate"]], [best["one_minus_beta"]], marker="*", s=260,
+        left.scatter([_value(best, "learning_rate")], [_value(best, "one_minus_beta")],
+                     marker="*", s=260,
                      color="gold", edgecolor="black", zorder=4, label="best")
     for ax in (left, right):
         ax.set_xscale("log")
@@ -95,6 +98,11 @@ def plot_rounds(records: list[dict[str, Any]], boxes: list[SearchSpace], objecti
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _value(record: dict[str, Any], name: str) -> Any:
+    """A trial's value of one hyperparameter."""
+    return record["hyperparameters"][name]
 
 
 def parallel_use(records: list[dict[str, Any]], wall_seconds: float,
@@ -115,8 +123,8 @@ def parallel_use(records: list[dict[str, Any]], wall_seconds: float,
 def same_trials(records_a: list[dict[str, Any]], records_b: list[dict[str, Any]]) -> bool:
     """Whether two searches tried the same hyperparameters (in any order)."""
     def key(record: dict[str, Any]) -> tuple:
-        return (round(record["learning_rate"], 12), round(record["one_minus_beta"], 12),
-                record["units"], record["layers"], record["batch_size"], record["batch_norm"],
-                record["optimizer"])
+        values = record["hyperparameters"]
+        return tuple(sorted((name, round(value, 12) if isinstance(value, float) else value)
+                            for name, value in values.items()))
 
     return sorted(map(key, records_a)) == sorted(map(key, records_b))

@@ -4,6 +4,7 @@
     network.py       LINEAR -> BN -> RELU per hidden layer, then softmax
     optimizers.py    the note's four optimizers by name, with alpha and beta
     loop.py          `train`: the lecture's tf.GradientTape step, a whole epoch in one tf.function
+    divergence.py    DivergedError: the loss became NaN or infinite
     checkpoints.py   a checkpoint per epoch: resume, roll back
     schedule.py      alpha and beta changing at given epochs (a pbt schedule), and its replay
     evaluation.py    cost and accuracy with training=False (the moving statistics)

@@ -46,6 +46,7 @@ from tfweek3.training.checkpoints import (
     restore,
 )
 from tfweek3.training.data import Dataset, make_batches
+from tfweek3.training.divergence import DivergedError
 from tfweek3.training.evaluation import compile_evaluate, correct
 from tfweek3.training.names import DIRECTIONS, HISTORY_KEYS, best_epoch
 from tfweek3.training.network import loss_forward
@@ -73,31 +74,6 @@ class TrainResult:
     stopped_early: bool
     best_epoch: int | None
     traces: dict[str, int] = field(default_factory=dict)
-
-
-class DivergedError(RuntimeError):
-    """The loss became NaN or infinite: the run stops and no checkpoint is written for that epoch.
-
-    epoch and step count from 1, as printed (step: the mini-batch within the
-    epoch; None when only the validation loss was not finite). history holds the
-    good epochs. The model's weights are left as the failed epoch made them (NaN,
-    likely): restore the last checkpoint, or train again with resume=True and a
-    lower learning rate.
-    """
-
-    def __init__(self, epoch: int, step: int | None, history: dict[str, list[float]], value: float):
-        self.epoch = epoch
-        self.step = step
-        self.history = history
-        self.value = value
-        super().__init__(f"training diverged: the loss is {value} at {self.where}")
-
-    @property
-    def where(self) -> str:
-        """'epoch 3, step 7' or 'epoch 3 (validation)'."""
-        if self.step is None:
-            return f"epoch {self.epoch} (validation)"
-        return f"epoch {self.epoch}, step {self.step}"
 
 
 def train(

@@ -18,6 +18,7 @@ hyperparameters and a reloaded search see it; only the values are drawn from
 the round's box (kept in oracle.json with the round of every trial). A round
 starts when every trial of the previous one has ended: a worker that asks in
 between is told to wait (IDLE), so the rounds work with any number of workers.
+With pruning, a trial is judged against the trials of its own round.
 """
 
 from __future__ import annotations
@@ -149,6 +150,13 @@ class CoarseToFineOracle(RandomOracle):
         if response["status"] == "RUNNING":
             self.round_of[trial_id] = number
         return response
+
+    def peers(self, trial) -> list:
+        """Pruning judges a trial against its own round: a later round's trials are drawn
+        from a better box, and are compared with each other."""
+        number = self.round_of.get(trial.trial_id)
+        return [other for other in super().peers(trial)
+                if self.round_of.get(other.trial_id) == number]
 
     def _next_box(self, previous: list[str]) -> dict[str, Any]:
         done = [self.trials[t] for t in previous if self.trials[t].status == COMPLETED

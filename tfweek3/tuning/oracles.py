@@ -77,13 +77,9 @@ class EpochOracle(internals.AtomicFiles):
         self._saved_at: dict[str, float] = {}  # trial id -> when update_trial last wrote it
 
     def get_state(self):
+        # Saved for the record, not reloaded: a search started again tries the next trial.
         return {**super().get_state(), "failure_stop": self.failure_stop,
                 "failed_trial": self.failed_trial}
-
-    def set_state(self, state):
-        super().set_state(state)
-        self.failure_stop = state.get("failure_stop")
-        self.failed_trial = state.get("failed_trial")
 
     def populate_space(self, trial_id):
         if self.failure_stop is not None:
@@ -184,13 +180,18 @@ class EpochOracle(internals.AtomicFiles):
         trials (pruned ones included) decides.
         """
         if self.pruning is not None:
-            others = [self._curve(other) for other in self.trials.values()
-                      if other.trial_id != trial.trial_id and other.status in (RUNNING, COMPLETED)]
+            others = [self._curve(other) for other in self.peers(trial)]
             verdict = self.pruning.decide(self._curve(trial), others, epoch)
             if verdict is not None:
                 self._verdicts[trial.trial_id] = verdict
                 return STOPPED
         return trial.status
+
+    def peers(self, trial) -> list:
+        """The trials a trial is judged against: the others running or finished (pruned ones
+        included)."""
+        return [other for other in self.trials.values()
+                if other.trial_id != trial.trial_id and other.status in (RUNNING, COMPLETED)]
 
     def _curve(self, trial) -> Curve:
         """The trial's objective so far, epoch -> value."""

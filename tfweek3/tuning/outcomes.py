@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tfweek3.training.loop import DivergedError
+from tfweek3.training.divergence import DivergedError
 from tfweek3.tuning.results import worst_score
 
 

@@ -45,7 +45,7 @@ from typing import Any
 
 import keras
 
-from tfweek3.tuning import storage
+from tfweek3.tuning import models, storage
 from tfweek3.tuning.pbt import GENERATION, MEMBER, PARENT, PBTOracle
 from tfweek3.tuning.population import Population, generation_epochs
 from tfweek3.tuning.roles import distributed_role
@@ -114,7 +114,7 @@ class PopulationBasedTraining(EpochTuner):
                    if type(hp).__name__ in ("Float", "Int")
                    or (type(hp).__name__ == "Choice" and hp.get_config().get("ordered"))}
         found = [name for name, hp in numeric.items()
-                 if any(self._probe(space, {name: v})["optimizer"] != base["optimizer"]
+                 if any(self._probe(space, {name: v})["settings"] != base["settings"]
                         for v in _other_values(hp))]
         if not found:
             raise ValueError("perturb: no hyperparameter sets the optimizer's learning rate, "
@@ -126,9 +126,8 @@ class PopulationBasedTraining(EpochTuner):
         hp.values.update(changes)
         keras.backend.clear_session()
         model = self.hypermodel.build(hp)
-        optimizer = getattr(model, "optimizer", None)
-        config = optimizer.get_config() if optimizer is not None else {}
-        return {"optimizer": {k: str(config.get(k)) for k in OPTIMIZER_SETTINGS},
+        config = model.optimizer.get_config() if model.optimizer is not None else {}
+        return {"settings": {k: str(config.get(k)) for k in OPTIMIZER_SETTINGS},
                 "shapes": [tuple(w.shape) for w in model.weights] if model.built else None}
 
     # --- one member's generation ---------------------------------------------------------------
@@ -143,15 +142,14 @@ class PopulationBasedTraining(EpochTuner):
         parent = trial.hyperparameters.values.get(PARENT)
         if not parent:
             return
-        optimizer = getattr(model, "optimizer", None)
+        optimizer = model.optimizer
         if optimizer is None:
             raise ValueError("PBT copies a parent's optimizer state: build(hp) must return a "
                              "compiled model")
-        if not model.built:
-            model.build_from_config(storage.read_json(self.build_config_path(parent)))
+        models.rebuild(model, storage.read_json(models.build_config_path(self, parent)))
         optimizer.build(model.trainable_variables)
         own_rate = optimizer.get_config()["learning_rate"]  # the member's (a dict: a schedule)
-        model.load_weights(self.checkpoint_path(parent))
+        model.load_weights(models.checkpoint_path(self, parent))
         if not isinstance(own_rate, dict):
             optimizer.learning_rate = own_rate
 

@@ -89,8 +89,8 @@ def record_from_state(state: dict[str, Any], direction: str,
     reason = ""
     if status == "completed" and "diverged" in metrics:
         status = "diverged"
-        step = int(last("diverged_step"))
-        where = f"step {step}" if step >= 0 else "validation"
+        step = int(last("diverged_step"))  # from 1; 0: in training, the step not known
+        where = {0: "training", -1: "validation"}.get(step, f"step {step}")
         reason = f"loss became NaN or inf in epoch {int(last('diverged_epoch'))}, {where}"
     elif status == "completed" and PRUNED_METRICS["marker"] in metrics:
         status = "pruned"

@@ -39,16 +39,12 @@ KerasTuner's distributed mode (KERASTUNER_TUNER_ID, _ORACLE_IP, _ORACLE_PORT).
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import gc
 import importlib.util
-import json
 import math
 import os
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,8 +53,8 @@ import keras
 import keras_tuner as kt
 
 from tfweek3.training import stopping
-from tfweek3.training.loop import DivergedError
-from tfweek3.tuning import storage
+from tfweek3.training.divergence import DivergedError
+from tfweek3.tuning import models, storage
 from tfweek3.tuning.dimensions import dimensions
 from tfweek3.tuning.outcomes import diverged_outcome, trial_outcome
 from tfweek3.tuning.reports import (
@@ -182,13 +178,14 @@ class EpochTuner(kt.Tuner):
             for execution in range(self.executions_per_trial):
                 run.logs = []
                 callbacks = self.trial_callbacks(user_callbacks, trial, execution)
-                model = self.build_model(trial.hyperparameters, trial.trial_id)
+                model = models.build(self, trial.hyperparameters)
                 self.start_from(trial, model)
                 histories.append(self.hypermodel.fit(
                     trial.hyperparameters, model, *args,
                     callbacks=[*callbacks, EpochCallback(self, trial), best],
                     **self.fit_arguments(trial, kwargs)))
-            best.save(self.checkpoint_path(trial.trial_id))
+                models.keep_build_config(self, trial.trial_id, model)
+            best.save(models.checkpoint_path(self, trial.trial_id))
             outcome = trial_outcome(histories, self.oracle.objective, len(run.logs), run.pruned,
                                     last=self.score_last_epoch)
         except DivergedError as error:
@@ -234,65 +231,8 @@ class EpochTuner(kt.Tuner):
         return storage.join(self.directory, "tensorboard", self.project_name,
                             f"trial_{trial.trial_id}")
 
-    def build_model(self, hp, trial_id: str | None = None) -> keras.Model:
-        """The trial's model, as KerasTuner builds one: a cleared session, the hypermodel's
-        build (after set_random_seed(seed), with one), the tuner's compile overrides, the
-        `max_model_size` check ("Oversized model", a failed trial)."""
-        keras.backend.clear_session()
-        gc.collect()
-        if self.seed is not None:
-            keras.utils.set_random_seed(self.seed)
-        with self._distributed():
-            model = self.hypermodel.build(hp)
-            if not isinstance(model, keras.Model):
-                raise kt.errors.FatalTypeError(
-                    "Expected the model-building function, or HyperModel.build() to return a "
-                    f"valid Keras Model instance. Received: {model} of type {type(model)}.")
-            self._override_compile(model)
-        size = sum(math.prod(w.shape) for w in model.trainable_weights) if model.built else 0
-        if self.max_model_size and size > self.max_model_size:
-            raise kt.errors.FailedTrialError(f"Oversized model: {size} parameters. Skip model.")
-        if trial_id is not None:
-            storage.write_text(self.build_config_path(trial_id),
-                               json.dumps(model.get_build_config()))
-        return model
-
-    def _override_compile(self, model: keras.Model) -> None:
-        """Recompile with the tuner's optimizer, loss or metrics, where it was given them."""
-        if not (self.optimizer or self.loss or self.metrics):
-            return
-        kwargs = {"optimizer": model.optimizer, "loss": model.loss,
-                  "metrics": [m for m in model.metrics if m.name not in ("loss", "compile_metric")]}
-        if self.loss:
-            kwargs["loss"] = self.loss
-        if self.optimizer:
-            kwargs["optimizer"] = (self.optimizer if isinstance(self.optimizer, str) else
-                                   keras.optimizers.deserialize(
-                                       keras.optimizers.serialize(self.optimizer)))
-        if self.metrics:
-            kwargs["metrics"] = self.metrics
-        model.compile(**kwargs)
-
-    def _distributed(self):
-        strategy = self.distribution_strategy
-        return strategy.scope() if strategy is not None else contextlib.nullcontext()
-
-    def checkpoint_path(self, trial_id: str) -> str:
-        """The trial's best weights (written when it ends; what get_best_models loads)."""
-        return storage.join(self.get_trial_dir(trial_id), "checkpoint.weights.h5")
-
-    def build_config_path(self, trial_id: str) -> str:
-        return storage.join(self.get_trial_dir(trial_id), "build_config.json")
-
     def load_model(self, trial) -> keras.Model:
-        model = self.build_model(trial.hyperparameters)
-        if not model.built:
-            model.build_from_config(storage.read_json(self.build_config_path(trial.trial_id)))
-        with warnings.catch_warnings(), self._distributed():
-            # The file holds the optimizer's state too, which a model not training skips.
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model.load_weights(self.checkpoint_path(trial.trial_id))
-        return model
+        return models.load(self, trial)
 
     # --- each epoch ---------------------------------------------------------------------------
 
@@ -311,10 +251,10 @@ class EpochTuner(kt.Tuner):
                 f"the model reports {', '.join(sorted(logs)) or 'nothing'} after an epoch, not "
                 f"the objective {objective.name!r}: compile it with that metric, or choose the "
                 "objective among those")
-        loss = logs.get("loss")
-        if loss is not None and not math.isfinite(loss):
-            history = {name: [e[name] for e in run.logs] for name in logs}
-            raise DivergedError(epoch + 1, None, history, loss)
+        for name, step in (("loss", 0), ("val_loss", None)):  # step 0: some step of the epoch
+            if name in logs and not math.isfinite(logs[name]):
+                history = {key: [e[key] for e in run.logs] for key in logs}
+                raise DivergedError(epoch + 1, step, history, logs[name])
         run.logs.append(logs)
         metrics = {epoch_metric(name): value for name, value in logs.items()}
         metrics[epoch_metric(objective.name)] = float(objective.get_value(logs))
