@@ -15,10 +15,11 @@ from helpers_processes import messages, run, start
 from helpers_search import observations, read_json, wait_for
 
 from tfweek3.search.config import SearchConfig
+from tfweek3.search.schedule import best_schedule, winner_checkpoint
 from tfweek3.training.data import load_dataset
 from tfweek3.training.network import build_network
 from tfweek3.training.schedule import load_schedule, train_on_schedule
-from tfweek3.tuning.pbt_results import best_schedule, copies, lineage
+from tfweek3.tuning.pbt_results import copies, lineage
 
 ARCHITECTURE = ("--units", "16:32", "--layers", "1:2", "--batch-sizes", "32,64")
 
@@ -172,6 +173,7 @@ def test_pbt_writes_everything_through_tf_io_gfile(tmp_path, monkeypatch):
 
     from tfweek3.search.run import run_search
     from tfweek3.search.space import SearchSpace
+    from tfweek3.training.optimizers import make_optimizer
 
     monkeypatch.chdir(tmp_path)
     space = SearchSpace(units=(8, 8), layers=(1, 1), batch_size=(64,), batch_norm=(False,),
@@ -182,7 +184,35 @@ def test_pbt_writes_everything_through_tf_io_gfile(tmp_path, monkeypatch):
     assert len(result.records) == 4
     listed = set(tf.io.gfile.listdir(config.directory))
     assert {"trials.csv", "trials.json", "best_schedule.json", "schedules.png", "pbt"} <= listed
-    for record in result.records:  # each generation's last checkpoint, beside its trial file
-        checkpoints = f"{config.directory}/pbt/trial_{record['trial_id']}/checkpoints"
-        assert tf.io.gfile.exists(f"{checkpoints}/ckpt-{record['generation']}.index")
+    for record in result.records:  # each generation's last weights, beside its trial file
+        assert tf.io.gfile.exists(winner_checkpoint(config, record))
+    assert tf.io.gfile.exists(f"{config.directory}/pbt/trial_{result.best['trial_id']}/"
+                              "trial.json")
+    # The winner's file, read back from there, holds the weights it was scored with.
+    data = load_dataset("digits", seed=config.seed)
+    best = result.best
+    model = build_network(data.input_dim, data.num_classes, (8,), None)
+    model.compile(optimizer=make_optimizer("adam", best["learning_rate"], best["beta"]))
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(winner_checkpoint(config, best))
+    predicted = np.argmax(model(data.x_val, training=False), axis=1)
+    assert np.mean(predicted == np.argmax(data.y_val, axis=1)) == pytest.approx(best["score"])
+    # ...and the optimizer's state after both generations: one step per mini-batch of 64.
+    assert int(model.optimizer.iterations.numpy()) == 2 * -(-len(data.x_train) // 64)
     assert list(tmp_path.iterdir()) == []  # nothing on the local disk
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: tfweek3.tuning.oracles.SearchMismatch (a RuntimeError) reaches `tfweek3 tune` "
+    "uncaught, a traceback instead of its one-line error, and the flags it names say --seed 2 "
+    "for a search started with --seed 1 (the tuner's seed is config.seed + 1)"))
+def test_a_folder_of_another_population_is_refused_in_one_line(tmp_path):
+    first = run(*pbt_args(tmp_path, 2, 3, "--units", "8", "--layers", "1"), timeout=300)
+    assert first.returncode == 0, first.stderr
+    other = run(*pbt_args(tmp_path, 3, 3, "--units", "8", "--layers", "1"), timeout=120)
+    assert (other.returncode, "Traceback" in other.stderr) == (1, False), other.stderr
+    (line,) = messages(other.stderr)
+    assert line.startswith(f"tfweek3 tune: error: {tmp_path / 'pbt' / 'oracle.json'} belongs to "
+                           "a pbt search with --population 2 --epochs 3 --ready-epochs 2 ")
+    assert "--seed 1" in line and "--overwrite" in line
+    assert len(read_json(tmp_path / "trials.json")["trials"]) == 4  # nothing else ran

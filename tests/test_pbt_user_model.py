@@ -65,9 +65,10 @@ class Countdown(keras.callbacks.Callback):
 
 
 def compile_for_digits(model: keras.Model, optimizer) -> keras.Model:
+    # (No XLA: on models this small compiling it costs more than it saves.)
     model.compile(optimizer=optimizer,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], jit_compile=False)
     return model
 
 

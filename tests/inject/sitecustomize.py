@@ -10,8 +10,8 @@ TFWEEK3_TEST_PAUSE=N:E:FILE     the N-th trial this process trains (from 1) stop
                                 member count over its whole life, so E picks a generation).
 TFWEEK3_TEST_PAUSE_TUNER=ID     with it, only the process with that tuner id pauses
 
-The course network's trials train through `train` as tfweek3/search/hypermodel.py imports it:
-it is replaced there.
+Every trial of a search, the course network's or a model of your own, goes through
+tfweek3.tuning.tuners.EpochTuner: its hooks are replaced.
 """
 
 import os
@@ -20,41 +20,32 @@ import time
 if os.environ.get("TFWEEK3_TEST_DYING_WORKER") == os.environ.get("KERASTUNER_TUNER_ID", "-"):
     os._exit(3)
 
-TRAINING_MODULES = ("tfweek3.search.hypermodel",)
-
 if os.environ.get("TFWEEK3_TEST_FAILING_TRIALS"):
-    import importlib
+    from tfweek3.tuning.tuners import EpochTuner
 
-    def failing_train(model, data, **kwargs):
+    def failing_fit_begin(self, trial, model, params):
         raise ValueError("injected: the data set could not be read")
 
-    for name in TRAINING_MODULES:
-        importlib.import_module(name).train = failing_train
+    EpochTuner.on_fit_begin = failing_fit_begin
 
 PAUSE = os.environ.get("TFWEEK3_TEST_PAUSE")
 if PAUSE and os.environ.get("TFWEEK3_TEST_PAUSE_TUNER", os.environ.get("KERASTUNER_TUNER_ID")) \
         == os.environ.get("KERASTUNER_TUNER_ID"):
-    import importlib
-
-    from tfweek3.training.loop import train as real_train
+    from tfweek3.tuning.tuners import EpochTuner
 
     trial_number, pause_epoch, marker = PAUSE.split(":", 2)
-    calls = []
+    trials: list[str] = []
+    real_epoch_end = EpochTuner.on_epoch_end
 
-    def pausing_train(model, data, *, on_epoch_end, **kwargs):
-        calls.append(1)
+    def pausing_epoch_end(self, trial, model, epoch, logs=None):
+        real_epoch_end(self, trial, model, epoch, logs)
+        if trial.trial_id not in trials:
+            trials.append(trial.trial_id)
+        if (trial_number in ("any", str(len(trials))) and epoch + 1 == int(pause_epoch)
+                and not os.path.exists(marker)):
+            with open(marker + ".tmp", "w") as f:
+                f.write(str(os.getpid()))
+            os.replace(marker + ".tmp", marker)
+            time.sleep(3600)
 
-        def hook(epoch, logs):
-            stop = on_epoch_end(epoch, logs)
-            if (trial_number in ("any", str(len(calls))) and epoch == int(pause_epoch)
-                    and not os.path.exists(marker)):
-                with open(marker + ".tmp", "w") as f:
-                    f.write(str(os.getpid()))
-                os.replace(marker + ".tmp", marker)
-                time.sleep(3600)
-            return stop
-
-        return real_train(model, data, on_epoch_end=hook, **kwargs)
-
-    for name in TRAINING_MODULES:
-        importlib.import_module(name).train = pausing_train
+    EpochTuner.on_epoch_end = pausing_epoch_end

@@ -9,7 +9,7 @@ trains 125 models and still tries only 5 values of each.
 
 Here the points of both searches (on the log scale of each range, as course
 section 2 says), the count of distinct values per axis, and the expected regret
-of the grid on the synthetic objective of `synthetic_score below`,
+of the grid on the synthetic objective of `synthetic_score` below,
 -(decades off in alpha)**2 - 0.01 (decades off in epsilon)**2:
 
     a k-point grid over D decades has one point every s = D / (k - 1) decades;

@@ -1,6 +1,6 @@
 """Pandas, scripted: a babysitting run nudged through its control file, day by day.
 
-`tfweek3.babysit.babysit` trains one model epoch by epoch (an epoch is one of
+`tfweek3.search.babysit.babysit` trains one model epoch by epoch (an epoch is one of
 the lecture's "days") and reads FOLDER/control.txt before each one:
 
     learning_rate 0.1        set alpha from the next epoch on

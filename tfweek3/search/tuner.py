@@ -16,11 +16,12 @@ from tfweek3.search import present
 from tfweek3.search.config import SearchConfig, SearchInputError
 from tfweek3.search.hypermodel import CourseHyperModel
 from tfweek3.search.space import LABELS
-from tfweek3.search.user_model import load_hypermodel
+from tfweek3.search.user_model import describe_error, load_hypermodel, split_spec
 from tfweek3.training.data import Dataset, load_dataset
 from tfweek3.tuning import keras_tuner_internals as internals
 from tfweek3.tuning import results, storage
 from tfweek3.tuning.coarse_to_fine import CoarseToFine
+from tfweek3.tuning.oracles import SearchMismatch
 from tfweek3.tuning.pbt_tuner import PopulationBasedTraining
 from tfweek3.tuning.random_search import GridSearch, RandomSearch
 from tfweek3.tuning.tuners import EpochTuner, ObjectiveMissing
@@ -77,7 +78,17 @@ def search_here(config: SearchConfig, project: str, log: Callable[[str], None] =
     course = config.model is None
     data = load_dataset(config.dataset, seed=config.seed,
                         layout="flat" if course else "images")
-    tuner = make_tuner(config, data, project, log)
+    try:
+        tuner = make_tuner(config, data, project, log)
+    except (storage.StateFileError, SearchMismatch):
+        raise
+    except Exception as error:
+        if course:
+            raise
+        # KerasTuner builds the hypermodel once, at its defaults, to learn its space.
+        raise SearchInputError(
+            f"argument --model: {config.model} raised when KerasTuner built it to learn its "
+            f"hyperparameters: {describe_error(error, split_spec(config.model)[0])}") from None
     if course:
         args, kwargs = (data,), {}
     else:

@@ -56,7 +56,7 @@ def load_hypermodel(spec: str) -> Any:
         try:
             loader.loader.exec_module(module)
         except Exception as error:  # noqa: BLE001 -- any error of the user's file, in one line
-            raise ModelFileError(f"{path} does not import: {_where(error, path)}") from None
+            raise ModelFileError(f"{path} does not import: {describe_error(error, path)}") from None
         sys.modules[module_name] = module
     module = sys.modules[module_name]
     found = getattr(module, name, None)
@@ -72,7 +72,7 @@ def load_hypermodel(spec: str) -> Any:
     raise ModelFileError(f"{path} has no function or HyperModel named {name!r} ({what})")
 
 
-def _where(error: Exception, path: str) -> str:
+def describe_error(error: Exception, path: str) -> str:
     """'SyntaxError: invalid syntax (line 3)', or the error with the file's line it came from."""
     if isinstance(error, SyntaxError):
         return f"SyntaxError: {error.msg} (line {error.lineno})"
