@@ -449,10 +449,10 @@ print(pbt_contest.format_summary(pbt_table))
 pbt_contest.plot_contest(contest_rows)
 
 # %% [markdown]
-# What the committed run says (3 seeds; a fresh run prints its own table):
+# What the full run behind this text says (3 seeds; a fresh run prints its own table):
 #
 # - **PBT against random search** (caviar): PBT's winner beat random search's on the test set in
-#   every seed, by about 6 points on average, and far more steadily (sd 0.004 against 0.055).
+#   every seed, by about 6 points on average, and far more steadily (sd 0.008 against 0.055).
 #   Random search spends each trial's 12 epochs on one $\alpha$ and $\beta$, and with 8 draws
 #   over four decades of $\alpha$ some land where momentum SGD crawls or blows up. PBT starts from
 #   as many draws, but after 2 epochs the worst quarter takes over the best members' weights and
@@ -461,15 +461,19 @@ pbt_contest.plot_contest(contest_rows)
 #   every seed, a little above PBT's. On the digits, once $\alpha$ is in the right decade, one
 #   model trained for 96 epochs with $\alpha$ halved on its plateaus beats the best of 8 models
 #   trained for 12: the budget buys more as epochs of one model than as candidates. PBT does not
-#   win here; it would where a run's good $\alpha$ is hard to guess and a bad one costs many
-#   epochs, which is where babysitting one model is a gamble.
+#   win here; its case is a problem where a good $\alpha$ is hard to guess and a bad one costs
+#   many epochs, which is where babysitting one model is a gamble.
 # - The replay of PBT's schedule on a fresh model gives the winner's numbers exactly: the
 #   schedule, with its network, is all the population found; the other members paid for finding
 #   it. It also shows what PBT costs at this size: every 2 epochs each member builds and compiles
-#   a new model and writes a checkpoint, which takes longer than the 2 epochs of digits, so the
-#   search took more than twice as long as random search for the same epochs (the seconds).
+#   a new model, loads its parent's weights and optimizer state and writes its own, which takes
+#   longer than the 2 epochs of digits, so the search took several times as long as random search
+#   for the same epochs (the seconds column: 4 to 6 times in the run behind this text, on a busy
+#   machine).
 # - PBT's winner is the member that ranked best on the validation set after its last of many
-#   rankings: its validation accuracy is a little optimistic, as the test accuracy shows.
+#   rankings, so its validation accuracy may flatter it. Here its test accuracy came out below
+#   it in one seed and above it in the other two: with 288 validation images, that optimism is
+#   lost in the noise.
 
 # %% [markdown]
 # ## What you should see

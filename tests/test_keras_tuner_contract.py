@@ -36,7 +36,7 @@ def test_every_private_name_is_listed_with_its_reason():
         "Oracle._get_oracle_fname", "Oracle._get_trial_dir", "Oracle._save_trial",
         "MetricHistory.update, via MetricsTracker.metrics", "GridSearchOracle._ordered_ids",
         "GridSearchOracle._populate_next", "GridSearchOracle._compare",
-        "keras_tuner.src.config.DEBUG"}
+        "Tuner._build_and_fit_model", "keras_tuner.src.config.DEBUG"}
     assert all(len(reason) > 20 for reason in internals.PRIVATE_NAMES.values())
 
 
@@ -127,3 +127,31 @@ def space() -> kt.HyperParameters:
     hp = kt.HyperParameters()
     hp.Choice("units", [8, 16])
     return hp
+
+
+def test_build_and_fit_model_is_the_hook_keras_tuners_run_trial_calls(tmp_path):
+    import inspect
+
+    import tfweek3
+
+    name = "Tuner._build_and_fit_model"
+    check(name, hasattr(kt.Tuner, "_build_and_fit_model"), "the method is gone")
+    check(name, "self._build_and_fit_model(" in inspect.getsource(kt.Tuner.run_trial),
+          "Tuner.run_trial no longer calls it")
+    calls = []
+
+    class Hooked(tfweek3.RandomSearch):
+        def _build_and_fit_model(self, trial, *args, **kwargs):
+            calls.append(trial.trial_id)
+            return {"score": 1.0}
+
+    def build(hp):
+        hp.Int("units", 1, 4)
+        import keras
+
+        return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+    tuner = Hooked(build, objective=kt.Objective("score", "max"), max_trials=2,
+                   directory=str(tmp_path), tensorboard=False)
+    tuner.search()
+    assert calls == ["0", "1"]  # an override of the hook runs, as in KerasTuner's own tuners

@@ -18,6 +18,9 @@ import pytest
 from helpers_processes import ENV
 from helpers_search import read_json
 
+from tfweek3.search.config import SearchConfig
+from tfweek3.search.schedule import winner_checkpoint
+
 WORKERS = ("worker1", "worker2")
 
 
@@ -117,6 +120,11 @@ def test_pbt_across_three_hosts_shares_checkpoints_through_the_folder(hosts, tmp
     # Generations that started from weights another host wrote: found through the shared folder.
     across = [r for r in rows if r["parent"] and host[int(r["parent"])] != host[int(r["trial"])]]
     assert across
+    # Each started from the file its parent's host left in the folder: weights and optimizer state.
+    by_trial = {r["trial"]: r for r in rows}
+    config = SearchConfig(strategy="pbt", directory=str(folder))
+    for r in across:
+        assert os.path.exists(winner_checkpoint(config, by_trial[r["parent"]]))
     assert (folder / "best_schedule.json").exists()
     assert "best: alpha=" in outputs["chief"][1]
 

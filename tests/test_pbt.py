@@ -15,7 +15,6 @@ import pytest
 
 from tfweek3.search.space import HP_NAMES, SearchSpace, define_hyperparameters
 from tfweek3.search.tuner import COURSE_PERTURB
-from tfweek3.tuning.oracles import SearchMismatch
 from tfweek3.tuning.pbt import (
     GENERATION,
     MEMBER,
@@ -27,6 +26,7 @@ from tfweek3.tuning.pbt import (
     sample_member,
 )
 from tfweek3.tuning.population import Ended, Population
+from tfweek3.tuning.storage import SearchMismatch
 
 SEARCH_SPACE = SearchSpace(learning_rate=(1e-4, 1.0), one_minus_beta=(1e-3, 1e-1))
 SETTINGS = Population(population=4, epochs=6, ready_epochs=2, seed=3, resample_probability=0.0)

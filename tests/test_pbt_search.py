@@ -202,10 +202,6 @@ def test_pbt_writes_everything_through_tf_io_gfile(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing on the local disk
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: tfweek3.tuning.oracles.SearchMismatch (a RuntimeError) reaches `tfweek3 tune` "
-    "uncaught, a traceback instead of its one-line error, and the flags it names say --seed 2 "
-    "for a search started with --seed 1 (the tuner's seed is config.seed + 1)"))
 def test_a_folder_of_another_population_is_refused_in_one_line(tmp_path):
     first = run(*pbt_args(tmp_path, 2, 3, "--units", "8", "--layers", "1"), timeout=300)
     assert first.returncode == 0, first.stderr

@@ -15,7 +15,7 @@ import pytest
 from helpers_models import HYPERMODELS, digits, functional_convnet, sequential_mlp
 
 import tfweek3
-from tfweek3.tuning.tuners import ObjectiveMissing
+from tfweek3.tuning.outcomes import ObjectiveMissing
 
 
 def read_csv(path):

@@ -208,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
                             log=lambda line: print(line, flush=True))
     except storage.StateFileError as error:
         return _error(f"{error}; run with --overwrite to start this search afresh", 1)
+    except storage.SearchMismatch as error:
+        return _error(str(error), 1)
     except SearchInputError as error:
         return _error(str(error), 2)
     except SearchError as error:

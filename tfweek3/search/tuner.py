@@ -21,10 +21,10 @@ from tfweek3.training.data import Dataset, load_dataset
 from tfweek3.tuning import keras_tuner_internals as internals
 from tfweek3.tuning import results, storage
 from tfweek3.tuning.coarse_to_fine import CoarseToFine
-from tfweek3.tuning.oracles import SearchMismatch
+from tfweek3.tuning.outcomes import ObjectiveMissing
 from tfweek3.tuning.pbt_tuner import PopulationBasedTraining
 from tfweek3.tuning.random_search import GridSearch, RandomSearch
-from tfweek3.tuning.tuners import EpochTuner, ObjectiveMissing
+from tfweek3.tuning.tuners import EpochTuner
 
 # What the course's pbt perturbs: alpha and 1 - beta (momentum, RMSprop's rho, Adam's beta1).
 COURSE_PERTURB = ("learning_rate", "one_minus_beta")
@@ -55,6 +55,7 @@ def make_tuner(config: SearchConfig, data: Dataset, project: str,
     pruning = {"prune": config.prune, "prune_min_trials": config.prune_min_trials,
                "prune_after": config.prune_after}
     if config.strategy == "pbt":
+        common["seed"] = config.seed  # the population's own seed (its oracle adds 1)
         return PopulationBasedTraining(
             hypermodel, population=config.population, epochs=config.epochs,
             ready_epochs=config.ready_epochs, exploit_quantile=config.exploit_quantile,
@@ -80,7 +81,7 @@ def search_here(config: SearchConfig, project: str, log: Callable[[str], None] =
                         layout="flat" if course else "images")
     try:
         tuner = make_tuner(config, data, project, log)
-    except (storage.StateFileError, SearchMismatch):
+    except (storage.StateFileError, storage.SearchMismatch):
         raise
     except Exception as error:
         if course:

@@ -33,6 +33,9 @@ PRIVATE_NAMES = {
         "the trials the grid continues from, rebuilt on reload",
     "GridSearchOracle._compare":
         "the grid's order of two trials' values, to rebuild the two above",
+    "Tuner._build_and_fit_model":
+        "KerasTuner's hook for each execution of a trial (AutoKeras overrides it): tfweek3's "
+        "tuners define and call it under the same name, so that an override still runs",
     "keras_tuner.src.config.DEBUG":
         "while True (its default, no public switch) every failed trial's traceback goes to "
         "stderr; tfweek3 keeps it in the trial's error.txt and prints its last line",

@@ -57,10 +57,6 @@ RUNNING, IDLE, INVALID, STOPPED, COMPLETED, FAILED = (
     Status.RUNNING, Status.IDLE, Status.INVALID, Status.STOPPED, Status.COMPLETED, Status.FAILED)
 
 
-class SearchMismatch(RuntimeError):
-    """A folder holds a search with other settings than the one asked to continue it."""
-
-
 class EpochOracle(internals.AtomicFiles):
     """The additions above; mixed in before a KerasTuner oracle class."""
 
@@ -121,7 +117,7 @@ class EpochOracle(internals.AtomicFiles):
         check_state_files(os.path.dirname(internals.oracle_file(self)))
         try:
             super().reload()
-        except SearchMismatch:
+        except storage.SearchMismatch:
             raise
         except (KeyError, TypeError, RuntimeError) as error:  # a state file of another search
             raise storage.StateFileError(internals.oracle_file(self), error) from error

@@ -10,11 +10,53 @@ a member on its last epoch instead (pbt_tuner.py): how good it is now.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import keras_tuner as kt
+
 from tfweek3.training.divergence import DivergedError
 from tfweek3.tuning.results import worst_score
+
+
+class ObjectiveMissing(kt.errors.FatalValueError):
+    """The model's fit does not report the search's objective: every trial would fail alike,
+    so the search stops at the first (the trial stays, to run again once this is fixed)."""
+
+
+def validate_result(result: Any, objective, where: str) -> None:
+    """Refuse, as KerasTuner does, what a fit or run_trial may not return: None, a string, a
+    dict without the objective, or anything but a number when no objective was given."""
+    if isinstance(result, list):
+        for element in result:
+            validate_result(element, objective, where)
+        return
+    if isinstance(result, numbers.Real):
+        return
+    if result is None:
+        raise kt.errors.FatalTypeError(f"The return value of {where} is None. Did you forget "
+                                       "to return the metrics?")
+    if objective.name == "default_objective" and not (
+            isinstance(result, Mapping) and objective.name in result):
+        raise kt.errors.FatalTypeError(
+            f"Expected the return value of {where} to be a single float when `objective` is "
+            f"left unspecified; received {result!r} of type {type(result)}.")
+    if isinstance(result, Mapping):
+        if not objective.has_value(result):
+            raise ObjectiveMissing(f"{where} returned {', '.join(sorted(result))}, not the "
+                                   f"objective {objective.name!r}")
+        return
+    if not hasattr(result, "history"):
+        raise kt.errors.FatalTypeError(
+            f"Expected the return value of {where} to be one of float, dict, "
+            "keras.callbacks.History, or a list of one of these types; received "
+            f"{result!r} of type {type(result)}.")
+    if result.history and not objective.has_value(result.history):
+        raise ObjectiveMissing(
+            f"the model reports {', '.join(sorted(result.history))} after an epoch, not the "
+            f"objective {objective.name!r}: compile it with that metric, or choose the "
+            "objective among those")
 
 
 def epochs_of(history: Any) -> list[dict[str, float]]:
@@ -41,7 +83,7 @@ def trial_outcome(histories: Sequence[Any], objective, epochs: int,
     """
     picked = []
     for history in histories:
-        if isinstance(history, (int, float)):
+        if isinstance(history, numbers.Real):
             picked.append({objective.name: float(history)})
         elif isinstance(history, Mapping):
             picked.append(dict(history))

@@ -42,6 +42,7 @@ from typing import Any
 import keras_tuner as kt
 
 from tfweek3.tuning import keras_tuner_internals as internals
+from tfweek3.tuning import storage
 from tfweek3.tuning.oracles import (
     COMPLETED,
     FAILED,
@@ -49,7 +50,6 @@ from tfweek3.tuning.oracles import (
     RUNNING,
     STOPPED,
     EpochOracle,
-    SearchMismatch,
 )
 from tfweek3.tuning.population import Ended, Population, member_random, rank_members
 from tfweek3.tuning.results import PBT_PREFIX
@@ -120,16 +120,32 @@ def explore(values: Mapping[str, Any], space: kt.HyperParameters, perturb: Seque
         if rng.random() < resample_probability:
             new[name] = draw(hp, rng)
         elif kind in ("Float", "Int"):
-            moved = values[name] * rng.choice((factor, 1.0 / factor))
-            moved = min(config["max_value"], max(config["min_value"], moved))
-            if config["step"]:
-                moved = hp.prob_to_value(hp.value_to_prob(moved))
-            new[name] = round(moved) if kind == "Int" else moved
+            by = rng.choice((factor, 1.0 / factor))
+            moved = min(config["max_value"], max(config["min_value"], values[name] * by))
+            new[name] = on_grid(hp, values[name], moved, up=by > 1)
         elif kind == "Choice":
             choices = list(config["values"])
             position = choices.index(values[name]) + rng.choice((1, -1))
             new[name] = choices[min(len(choices) - 1, max(0, position))]
     return new
+
+
+def on_grid(hp, value: float, moved: float, up: bool) -> float:
+    """`moved` kept to the values `hp` can take: a Float without a step as it is; otherwise the
+    nearest value of its grid on its own scale (log for sampling="log"), or, when that is where
+    `value` already was, the next value up or down: a perturbation always moves."""
+    config = hp.get_config()
+    if type(hp).__name__ == "Float" and not config["step"]:
+        return moved
+    if config["step"]:
+        grid = sorted(hp.values)
+    else:  # an Int on a log scale without a step: every integer
+        grid = list(range(config["min_value"], config["max_value"] + 1))
+    scale = math.log10 if config["sampling"] in ("log", "reverse_log") else float
+    i = min(range(len(grid)), key=lambda k: abs(scale(grid[k]) - scale(moved)))
+    if grid[i] == value:
+        i = min(len(grid) - 1, i + 1) if up else max(0, i - 1)
+    return grid[i]
 
 
 def next_generation_values(ended: list[Ended], member: int, generation: int,
@@ -211,6 +227,21 @@ class PBTOracle(EpochOracle, kt.Oracle):
         # A generation always trains to its end: the next one starts from its last checkpoint.
         return trial.status
 
+    def get_best_trials(self, num_trials=1):
+        """The best members *now*: the latest generation with a completed trial, ranked by
+        their score after their last epoch (KerasTuner's own ranking would mix generations,
+        and hand back a member's weights from before it was overtaken); then the others."""
+        done = [t for t in self.trials.values()
+                if t.status == COMPLETED and not t.metrics.exists("diverged")]
+        if not done:
+            return super().get_best_trials(num_trials)
+        latest = max(t.hyperparameters.values[GENERATION] for t in done)
+        ended = [Ended(t.hyperparameters.values[MEMBER], t.trial_id, {}, t.score)
+                 for t in done if t.hyperparameters.values[GENERATION] == latest]
+        best = [self.trials[e.trial_id] for e in rank_members(ended, self.objective.direction)]
+        rest = [t for t in super().get_best_trials(len(self.trials)) if t not in best]
+        return (best + rest)[:num_trials]
+
     def _latest_generation(self) -> tuple[int, dict[int, Any]]:
         """The latest generation with a trial (1 before any), and its trials by member."""
         generations: dict[int, dict[int, Any]] = {}
@@ -241,7 +272,8 @@ class PBTOracle(EpochOracle, kt.Oracle):
         current = {name: getattr(self.settings, name) for name in POPULATION_SETTINGS}
         if saved is not None and saved != current:
             flags = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in saved.items())
-            raise SearchMismatch(
+            raise storage.SearchMismatch(
                 f"{internals.oracle_file(self)} belongs to a pbt search with {flags}: run it "
-                "with those settings to continue it, or start afresh (overwrite)")
+                "with those settings to continue it, or start afresh (--overwrite, or "
+                "overwrite=True)")
 

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import keras_tuner as kt
 
 from tfweek3.tuning import models, storage
 from tfweek3.tuning.pbt import GENERATION, MEMBER, PARENT, PBTOracle
@@ -78,6 +79,7 @@ class PopulationBasedTraining(EpochTuner):
         self.settings = Population(population, epochs, ready_epochs, exploit_quantile,
                                    perturb_factor, resample_probability, seed or 0).validate()
         self.perturb_asked = None if perturb is None else list(perturb)
+        self._sample = None
         oracle = PBTOracle(self.settings, objective=objective, hyperparameters=hyperparameters,
                            tune_new_entries=tune_new_entries, allow_new_entries=allow_new_entries,
                            max_retries_per_trial=max_retries_per_trial,
@@ -88,14 +90,18 @@ class PopulationBasedTraining(EpochTuner):
         """Train the population; `epochs` is the tuner's (each generation sets its own range)."""
         fit_kwargs["epochs"] = self.settings.epochs
         if distributed_role() != "worker":
-            self.oracle.perturb = self.mutable_hyperparameters()
+            x = fit_args[0] if fit_args else fit_kwargs.get("x")
+            sample = x[:1] if hasattr(x, "shape") and hasattr(x, "__getitem__") else None
+            self.oracle.perturb = self.mutable_hyperparameters(sample)
         super().search(*fit_args, **fit_kwargs)
 
-    def mutable_hyperparameters(self) -> list[str]:
+    def mutable_hyperparameters(self, sample=None) -> list[str]:
         """The names a copy perturbs: those asked for, checked to keep the weights' shapes, or
-        those that set the optimizer's learning rate, momentum or beta_1."""
+        those that set the optimizer's learning rate, momentum or beta_1. `sample`, one input
+        example, builds a model that its build(hp) leaves unbuilt (a subclassed model)."""
         space = self.oracle.get_space()
         declared = {hp.name: hp for hp in space.space}
+        self._sample = sample
         base = self._probe(space, {})
         if self.perturb_asked is not None:
             for name in self.perturb_asked:
@@ -126,6 +132,8 @@ class PopulationBasedTraining(EpochTuner):
         hp.values.update(changes)
         keras.backend.clear_session()
         model = self.hypermodel.build(hp)
+        if not model.built and self._sample is not None:
+            model(self._sample)  # a subclassed model: its weights exist once it is called
         config = model.optimizer.get_config() if model.optimizer is not None else {}
         return {"settings": {k: str(config.get(k)) for k in OPTIMIZER_SETTINGS},
                 "shapes": [tuple(w.shape) for w in model.weights] if model.built else None}
@@ -149,7 +157,14 @@ class PopulationBasedTraining(EpochTuner):
         models.rebuild(model, storage.read_json(models.build_config_path(self, parent)))
         optimizer.build(model.trainable_variables)
         own_rate = optimizer.get_config()["learning_rate"]  # the member's (a dict: a schedule)
-        model.load_weights(models.checkpoint_path(self, parent))
+        try:
+            model.load_weights(models.checkpoint_path(self, parent))
+        except ValueError as error:
+            if "could not be loaded" not in str(error) and "shape" not in str(error):
+                raise
+            raise kt.errors.FatalValueError(
+                f"perturb: a copy of trial {parent} cannot take its weights: a perturbed "
+                f"hyperparameter changes the model's weights ({error})") from None
         if not isinstance(own_rate, dict):
             optimizer.learning_rate = own_rate
 

@@ -23,6 +23,10 @@ class StateFileError(RuntimeError):
         super().__init__(f"{path} is unreadable ({type(cause).__name__}: {cause})")
 
 
+class SearchMismatch(RuntimeError):
+    """A folder holds a search with other settings than the one asked to continue it."""
+
+
 def is_remote(path: str | os.PathLike) -> bool:
     """Whether `path` names a file on another filesystem, like gs://bucket/runs."""
     return "://" in str(path)

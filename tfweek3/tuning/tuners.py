@@ -56,7 +56,11 @@ from tfweek3.training import stopping
 from tfweek3.training.divergence import DivergedError
 from tfweek3.tuning import models, storage
 from tfweek3.tuning.dimensions import dimensions
-from tfweek3.tuning.outcomes import diverged_outcome, trial_outcome
+from tfweek3.tuning.outcomes import (
+    diverged_outcome,
+    trial_outcome,
+    validate_result,
+)
 from tfweek3.tuning.reports import (
     BestWeights,
     EpochCallback,
@@ -75,11 +79,6 @@ from tfweek3.tuning.results import (
 )
 from tfweek3.tuning.results import describe as describe_values
 from tfweek3.tuning.roles import distributed_role
-
-
-class ObjectiveMissing(kt.errors.FatalValueError):
-    """The model's epochs do not report the search's objective: every trial would fail alike,
-    so the search stops at the first (the trial stays to run again once this is fixed)."""
 
 
 @dataclass
@@ -178,13 +177,9 @@ class EpochTuner(kt.Tuner):
             for execution in range(self.executions_per_trial):
                 run.logs = []
                 callbacks = self.trial_callbacks(user_callbacks, trial, execution)
-                model = models.build(self, trial.hyperparameters)
-                self.start_from(trial, model)
-                histories.append(self.hypermodel.fit(
-                    trial.hyperparameters, model, *args,
-                    callbacks=[*callbacks, EpochCallback(self, trial), best],
-                    **self.fit_arguments(trial, kwargs)))
-                models.keep_build_config(self, trial.trial_id, model)
+                histories.append(self._build_and_fit_model(
+                    trial, *args, **self.fit_arguments(trial, kwargs),
+                    callbacks=[*callbacks, EpochCallback(self, trial), best]))
             best.save(models.checkpoint_path(self, trial.trial_id))
             outcome = trial_outcome(histories, self.oracle.objective, len(run.logs), run.pruned,
                                     last=self.score_last_epoch)
@@ -198,6 +193,20 @@ class EpochTuner(kt.Tuner):
             run.reports.close()  # every epoch has reached the oracle before the trial ends
         outcome["duration_seconds"] = time.monotonic() - start
         return outcome
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        """Build the trial's model and fit it; returns what the hypermodel's fit returned.
+
+        KerasTuner's own Tuner.run_trial calls a method of this name for each
+        execution, and AutoKeras overrides it: it is kept under this name so that
+        an override of it still runs (keras_tuner_internals.PRIVATE_NAMES).
+        """
+        model = models.build(self, trial.hyperparameters)
+        self.start_from(trial, model)
+        result = self.hypermodel.fit(trial.hyperparameters, model, *args, **kwargs)
+        models.keep_build_config(self, trial.trial_id, model)
+        validate_result(result, self.oracle.objective, "HyperModel.fit()")
+        return result
 
     def start_from(self, trial, model: keras.Model) -> None:
         """Called with the trial's freshly built model before it trains (PBT loads its parent)."""
@@ -247,10 +256,8 @@ class EpochTuner(kt.Tuner):
         logs = {name: float(value) for name, value in (logs or {}).items()
                 if isinstance(value, (int, float)) or getattr(value, "shape", None) == ()}
         if not objective.has_value(logs):
-            raise ObjectiveMissing(
-                f"the model reports {', '.join(sorted(logs)) or 'nothing'} after an epoch, not "
-                f"the objective {objective.name!r}: compile it with that metric, or choose the "
-                "objective among those")
+            run.logs.append(logs)  # the objective comes with the trial's result: nothing to judge
+            return
         for name, step in (("loss", 0), ("val_loss", None)):  # step 0: some step of the epoch
             if name in logs and not math.isfinite(logs[name]):
                 history = {key: [e[key] for e in run.logs] for key in logs}
