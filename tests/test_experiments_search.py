@@ -206,7 +206,8 @@ def test_importance_below_min_r2_is_not_to_be_trusted_and_names_no_winner():
 def test_importance_without_a_clear_winner_gives_its_r2_once():
     rows = _importance_rows(0.31, (0.55, 0.40, 0.05))
     line = pruning_importance.top_line(rows)
-    assert line.startswith("no clear winner, alpha and 1 - beta trade places")
+    assert line.startswith("alpha leads, not clearly (on top in 55% of 200 resamples, 1 - beta in "
+                           "40%")
     assert line.count("R^2") == 1 and "R^2 0.31" in line
     assert "do not trust" not in pruning_importance.format_importance(rows)
 

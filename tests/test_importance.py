@@ -175,8 +175,8 @@ def test_the_phrase_in_its_three_forms():
         "(out-of-bag R^2 -0.09 over 30 trials)")
     assert importance_phrase([row("alpha", 0.45, 0.4), row("units", 0.3, 0.1),
                               row("layers", 0.25, 0.45)]) == (
-        "importance: no clear winner, layers and alpha trade places (on top in 45% and 40% of "
-        "200 resamples; out-of-bag R^2 0.45)")
+        "importance: layers leads, not clearly (on top in 45% of 200 resamples, alpha in 40%; "
+        "out-of-bag R^2 0.45)")
     assert importance_phrase([row("alpha", 0.61, 0.93), row("units", 0.39, 0.07)]) == (
         "alpha matters most (61% of the explained variance; on top in 93% of 200 resamples)")
     assert importance_phrase([row("alpha", 0.61, CLEAR_TOP, r2=MIN_R2)]).startswith(

@@ -135,7 +135,12 @@ def test_trials_failing_in_a_row_stop_the_search_with_the_first_error(tmp_path):
     for n in range(3):
         trial = oracle.create_trial("tuner0")
         assert trial.status == "RUNNING"
-        end(oracle, trial, "FAILED", f"Traceback (most recent call last):\nValueError: bad {n}\n")
+        if n < 2:
+            end(oracle, trial, "FAILED", f"Traceback (most recent call last):\nValueError: bad {n}\n")
+    # The third raises KerasTuner's error, with the failing trial's own, as KerasTuner's oracles do.
+    with pytest.raises(RuntimeError, match=r"(?s)^Number of consecutive failures exceeded the "
+                       r"limit of 3\.\nTraceback \(most recent call last\):\nValueError: bad 2"):
+        end(oracle, trial, "FAILED", "Traceback (most recent call last):\nValueError: bad 2\n")
     assert oracle.failure_stop == "3 trials failed in a row; the first, trial 2: ValueError: bad 0"
     assert oracle.create_trial("tuner0").status == "STOPPED"
     saved = json.loads((tmp_path / "project" / "oracle.json").read_text())

@@ -15,7 +15,6 @@ warning's count takes for retracing.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -27,13 +26,6 @@ NOISE = re.compile(
     r"|[IWE]\d{4} [\d:.]+ +\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor"
     r"|cuda_diagnostics|gpu_device)\.cc:\d+\]"
     r"|To enable the following instructions: .* in other operations, rebuild TensorFlow)")
-
-
-class OneTracePerModel(logging.Filter):
-    """Drops TensorFlow's retracing warning (see the module's docstring); passes the rest."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
 
 
 def import_tensorflow():
@@ -56,5 +48,7 @@ def import_tensorflow():
             for line in captured.read().decode("utf-8", errors="replace").splitlines():
                 if not NOISE.match(line):
                     print(line, file=sys.stderr)
-    tf.get_logger().addFilter(OneTracePerModel())
+    from tfweek3.training.loop import quiet_retracing
+
+    quiet_retracing()
     return tf

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfweek3.tuning.importance import MIN_R2, importance_phrase
+from tfweek3.tuning.importance import MIN_R2, importance_phrase, importance_verdict
 from tfweek3.tuning.pruning import epochs_saved
 from tfweek3.tuning.results import SearchResult
 
@@ -75,11 +75,11 @@ def format_importance(rows: list[dict[str, Any]]) -> str:
 def top_line(rows: list[dict[str, Any]]) -> str:
     """What the importance allows one to say, with the forest's R^2 once, e.g.
     'alpha matters most (61% of the explained variance; on top in 93% of 200 resamples),
-    R^2 0.37', 'no clear winner, alpha and 1 - beta trade places (...; out-of-bag R^2 0.31)',
+    R^2 0.37', 'alpha leads, not clearly (on top in 75% of 200 resamples, ...; out-of-bag R^2 0.31)',
     or why there is none."""
     if not rows:
         return NO_IMPORTANCE
     phrase = importance_phrase(rows).removeprefix(PHRASE_PREFIX)
-    if "R^2" in phrase:  # the forms that name no winner give the R^2 themselves
+    if importance_verdict(rows) != "clear":  # those forms give the R^2 themselves
         return phrase
     return f"{phrase}, R^2 {rows[0]['forest_r2']:.2f}"

@@ -118,7 +118,8 @@ def collect(config: SearchConfig, project: str) -> SearchResult:
     result = SearchResult(records=records, best=best, directory=config.directory,
                           objective=config.objective, direction=config.direction, dims=dims,
                           strategy=config.strategy, epochs=config.epochs, boxes=boxes)
-    result.importance = hyperparameter_importance(records, dims, seed=config.seed)
+    if config.strategy != "pbt":  # (see PopulationBasedTraining.importance)
+        result.importance = hyperparameter_importance(records, dims, seed=config.seed)
     return result
 
 
@@ -148,7 +149,8 @@ def report_lines(result: SearchResult, config: SearchConfig) -> list[str]:
              for n, box in enumerate(result.boxes, start=1) if course]
     if config.strategy == "pbt":
         ranked = final_ranking(result.records, config.direction)[:config.top_k]
-        lines.append(format_population_table(ranked, result.records, config.objective))
+        lines.append(format_population_table(ranked, result.records, config.objective,
+                                             present.format_table if course else format_table))
         if result.best is not None and course:
             lines.append(schedule.schedule_line(result, config))
     else:

@@ -18,6 +18,7 @@ from tfweek3.search.hypermodel import CourseHyperModel
 from tfweek3.search.space import LABELS
 from tfweek3.search.user_model import describe_error, load_hypermodel, split_spec
 from tfweek3.training.data import Dataset, load_dataset
+from tfweek3.training.loop import quiet_retracing
 from tfweek3.tuning import keras_tuner_internals as internals
 from tfweek3.tuning import results, storage
 from tfweek3.tuning.coarse_to_fine import CoarseToFine
@@ -39,6 +40,7 @@ def make_tuner(config: SearchConfig, data: Dataset, project: str,
     config.seed in every trial.
     """
     internals.keep_failed_trials_off_stderr()
+    quiet_retracing()
     course = config.model is None
     if course:
         hypermodel = CourseHyperModel(

@@ -28,6 +28,7 @@ mini-batches and ends with the same weights as a run that never stopped.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -246,6 +247,23 @@ def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer) -
     update. Returns J before the update and the number of examples classified right.
     """
     return _train_step(*loss_forward(model), optimizer, model.trainable_variables)
+
+
+class OneTracePerModel(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <function train_epoch> triggered
+    tf.function retracing": `train` compiles new functions for each model it trains, traced
+    once each (TrainResult.traces), and a search trains many models in one process, which that
+    warning's count takes for retracing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def quiet_retracing() -> None:
+    """Install OneTracePerModel on TensorFlow's logger, once."""
+    logger = tf.get_logger()
+    if not any(isinstance(f, OneTracePerModel) for f in logger.filters):
+        logger.addFilter(OneTracePerModel())
 
 
 def _train_step(forward, from_logits, optimizer, weights):

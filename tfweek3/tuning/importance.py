@@ -54,7 +54,7 @@ How sure, two numbers on every row, and `importance_phrase` says only what they 
   0.25 s on this course's two-core machine (plus about 0.7 s to import
   scikit-learn, once per process). A resample whose scores did
   not vary has no top, so the top_shares may add up to less than 1.
-  A top_share below CLEAR_TOP: no clear winner. top_share is no test of
+  A top_share below CLEAR_TOP: not clear (importance_verdict). top_share is no test of
   whether an effect is real: it asks whether these trials keep pointing at
   the same hyperparameter, and a chance pattern in pure noise can: 3 of 40
   simulated searches of 30 pure-noise trials had a top_share above 0.75 (one
@@ -195,27 +195,37 @@ def hyperparameter_importance(records: Sequence[dict[str, Any]], dims: Sequence[
             for position, i in enumerate(order, start=1)]
 
 
+def importance_verdict(rows: Sequence[dict[str, Any]]) -> str | None:
+    """How sure the rows are: "untrusted" (out-of-bag R^2 below MIN_R2), "unclear" (the first
+    row on top in fewer than CLEAR_TOP of the resamples) or "clear"; None without rows."""
+    if not rows:
+        return None
+    if rows[0]["forest_r2"] < MIN_R2:
+        return "untrusted"
+    return "unclear" if rows[0]["top_share"] < CLEAR_TOP else "clear"
+
+
 def importance_phrase(rows: Sequence[dict[str, Any]]) -> str | None:
     """What the rows allow one to say, in one line; None without rows.
 
-    Out-of-bag R^2 below MIN_R2: no ranking, and why. The first row on top in
-    fewer than CLEAR_TOP of the resamples: no clear winner, the two most often
-    on top and how often. Otherwise: "alpha matters most (61% of the explained
-    variance; on top in 93% of 200 resamples)".
+    untrusted: no ranking, and why. unclear: which leads and how often, beside
+    the runner-up, "importance: alpha leads, not clearly (on top in 75% of 200
+    resamples, hidden units in 14%; out-of-bag R^2 0.40)". clear: "alpha
+    matters most (61% of the explained variance; on top in 93% of 200 resamples)".
     """
-    if not rows:
+    verdict = importance_verdict(rows)
+    if verdict is None:
         return None
     top = rows[0]
     r2, resamples = top["forest_r2"], top["resamples"]
-    if r2 < MIN_R2:
+    if verdict == "untrusted":
         return (f"importance: the forest explains too little of the score to rank the "
                 f"hyperparameters (out-of-bag R^2 {r2:.2f} over {top['trials']} trials)")
-    if top["top_share"] < CLEAR_TOP:
-        rivals = sorted(rows, key=lambda r: -r["top_share"])[:2]
-        names = " and ".join(r["label"] for r in rivals)
-        often = " and ".join(f"{r['top_share']:.0%}" for r in rivals)
-        verb = "trade places" if len(rivals) > 1 else "is not often on top"
-        return (f"importance: no clear winner, {names} {verb} (on top in {often} of "
-                f"{resamples} resamples; out-of-bag R^2 {r2:.2f})")
+    if verdict == "unclear":
+        lead, *others = sorted(rows, key=lambda r: -r["top_share"])[:2]
+        runner = f", {others[0]['label']} in {others[0]['top_share']:.0%}" if others else ""
+        return (f"importance: {lead['label']} leads, not clearly (on top in "
+                f"{lead['top_share']:.0%} of {resamples} resamples{runner}; out-of-bag R^2 "
+                f"{r2:.2f})")
     return (f"{top['label']} matters most ({top['share']:.0%} of the explained variance; "
             f"on top in {top['top_share']:.0%} of {resamples} resamples)")

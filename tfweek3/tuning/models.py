@@ -12,7 +12,6 @@ get_best_models calls: the trial's model with the weights its trial kept
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import math
 import warnings
@@ -35,8 +34,7 @@ def build_config_path(tuner, trial_id: str) -> str:
 
 def build(tuner, hp) -> keras.Model:
     """The model of the hyperparameters `hp`."""
-    keras.backend.clear_session()
-    gc.collect()
+    keras.backend.clear_session(free_memory=tuner.free_memory)  # (a full gc.collect() with it)
     if tuner.seed is not None:
         keras.utils.set_random_seed(tuner.seed)
     with distributed(tuner):

@@ -21,14 +21,13 @@ the search with the last one's error). `EpochOracle` adds:
    local (keras_tuner_internals.AtomicFiles); an unreadable state file is an
    error naming it (storage.StateFileError).
 4. the grid oracle rebuilds its position in the grid on reload.
-5. consecutive failures stop the search through the oracle's answers: it
-   hands out no more trials and records why (`failure_stop`, one line, and
-   the failing trial, in oracle.json), and the tuner then raises KerasTuner's
-   RuntimeError with that trial's error (tuners.py). KerasTuner's own check
-   raises inside end_trial, before the failed trial is saved, which in a
-   distributed search is an error in the chief's gRPC server that the workers
-   only see as a broken call. Started again (the cause fixed, say), the search
-   tries the next trial.
+5. consecutive failures: `end_trial` raises KerasTuner's RuntimeError ("Number
+   of consecutive failures exceeded the limit of 3." and the last one's error)
+   as KerasTuner's does, but only once the failed trial and the reason
+   (`failure_stop`, one line, in oracle.json) are saved, and from then on the
+   oracle hands out no more trials: in a distributed search the other workers
+   are told to stop, not left to fail. Started again (the cause fixed, say),
+   the search tries the next trial.
 6. pruning (`pruning=MedianRule(...)`, pruning.py): after each epoch report the
    oracle applies the median stopping rule to the trial's curve against the
    other trials' curves, and answers STOPPED, with the reason in the answer's
@@ -106,6 +105,7 @@ class EpochOracle(internals.AtomicFiles):
                                  f"{lines[-1].strip() if lines else 'no message'}")
             self.failed_trial = failed_in_a_row[-1]
             self.save()
+            raise RuntimeError(self.failure_error())  # KerasTuner's error, the trials all saved
 
     def score_trial(self, trial):
         super().score_trial(trial)  # the objective's value in the trial's result

@@ -84,9 +84,10 @@ def generation_line(record: dict[str, Any], parent: dict[str, Any] | None,
 
 
 def format_population_table(ranked: list[dict[str, Any]], records: list[dict[str, Any]],
-                            objective: str) -> str:
-    """The final generation's best members, with how many copies their lineage made."""
-    table = format_table(ranked, objective).splitlines()
+                            objective: str, table: Callable = format_table) -> str:
+    """The final generation's best members, with how many copies their lineage made (`table`:
+    how the trials' rows are made, results.format_table or the course's)."""
+    table = table(ranked, objective).splitlines()
     lines = [f"{'member':>6} {table[0]} {'copies':>6}"]
     for r, line in zip(ranked, table[1:]):
         lines.append(f"{r['member']:>6} {line} {copies(lineage(records, r)):>6}")

@@ -80,6 +80,8 @@ from tfweek3.tuning.results import (
 from tfweek3.tuning.results import describe as describe_values
 from tfweek3.tuning.roles import distributed_role
 
+FAILURES = "Number of consecutive failures exceeded the limit"  # KerasTuner's RuntimeError
+
 
 @dataclass
 class TrialRun:
@@ -103,6 +105,8 @@ class EpochTuner(kt.Tuner):
 
     WAIT_SECONDS = 0.5  # between two requests while the oracle has nothing to hand out (IDLE)
     score_last_epoch = False  # a trial's score: its best epoch (PBT: its last)
+    free_memory = True  # a full garbage collection before each trial's model, as KerasTuner does
+    importance = True   # learn each hyperparameter's importance from the trials' scores
 
     def __init__(self, oracle, hypermodel=None, *, seed: int | None = None,
                  tensorboard: bool = True, log: Callable[[str], None] | None = None,
@@ -120,6 +124,11 @@ class EpochTuner(kt.Tuner):
         self._asked_in_vain = False
         # Whether the oracle judges epochs; known here, before a worker's oracle becomes a client.
         self.pruning = getattr(oracle, "pruning", None) is not None
+        if hypermodel is None and type(self).run_trial is EpochTuner.run_trial:
+            raise ValueError("Received `hypermodel=None`. We only allow not specifying "
+                             "`hypermodel` if the user defines the search space in "
+                             "`Tuner.run_trial()` by subclassing a `Tuner` class without using a "
+                             "`HyperModel` instance.")
         super().__init__(oracle, hypermodel, **kwargs)
 
     # --- the search -------------------------------------------------------------------------
@@ -128,13 +137,17 @@ class EpochTuner(kt.Tuner):
         """KerasTuner's search; then the results files, and KerasTuner's RuntimeError if
         failures in a row ended it."""
         self.epochs = fit_kwargs.get("epochs", self.epochs)
-        super().search(*fit_args, **fit_kwargs)
-        role = distributed_role()
-        if role != "worker" and self.write_results:
+        failure = None
+        try:
+            super().search(*fit_args, **fit_kwargs)
+        except RuntimeError as error:  # failures in a row (oracles.py): the results first
+            if FAILURES not in str(error):
+                raise
+            failure = error
+        if distributed_role() != "worker" and self.write_results:
             self.results(write=True)
-        failure = getattr(self.oracle, "failure_error", lambda: None)()
-        if failure and role != "worker":
-            raise RuntimeError(failure)
+        if failure is not None:
+            raise failure
 
     def pre_create_trial(self):
         # KerasTuner asks again at once when the oracle answers IDLE (a round or a generation
@@ -149,7 +162,14 @@ class EpochTuner(kt.Tuner):
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
-        super().on_trial_end(trial)
+        try:
+            super().on_trial_end(trial)
+        except Exception as error:
+            if FAILURES not in str(error) or isinstance(error, RuntimeError):
+                raise
+            # A worker: the chief's end_trial raised it, and gRPC hands it over as its own error.
+            details = error.details() if hasattr(error, "details") else str(error)
+            raise RuntimeError(details) from None
         if self.log is not None:
             self.log(self.trial_line(trial))
 
@@ -291,7 +311,8 @@ class EpochTuner(kt.Tuner):
         result = SearchResult(records=records, best=best, directory=self.project_dir,
                               objective=objective.name, direction=objective.direction,
                               dims=dims, strategy=type(self).__name__, epochs=self.epochs)
-        result.importance = hyperparameter_importance(records, dims, seed=self.seed or 0)
+        if self.importance:
+            result.importance = hyperparameter_importance(records, dims, seed=self.seed or 0)
         if write:
             write_results(result)
         return result
