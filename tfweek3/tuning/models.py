@@ -6,7 +6,7 @@ session, the hypermodel's build, the tuner's compile overrides, the
 trial's initial weights are drawn after keras.utils.set_random_seed(seed), so
 that trials differ by their hyperparameters only. `load` is what
 get_best_models calls: the trial's model with the weights its trial kept
-(reports.BestWeights), at the paths KerasTuner's own tuners use.
+(reports.SaveBestEpoch), at the paths KerasTuner's own tuners use.
 """
 
 from __future__ import annotations

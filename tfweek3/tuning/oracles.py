@@ -89,25 +89,45 @@ class EpochOracle(internals.AtomicFiles):
         return (f"Number of consecutive failures exceeded the limit of {self.failure_limit}.\n"
                 + (self.trials[self.failed_trial].message or ""))
 
+    def end_trial(self, trial, status=None):
+        """KerasTuner's end_trial, then KerasTuner's RuntimeError when failures in a row reach the
+        limit. Raised outside the oracle's lock: KerasTuner's @synchronized releases it only
+        when the call returns, and a chief whose lock stayed taken would serve no worker again."""
+        if isinstance(trial, str):  # the legacy call, end_trial(trial_id, status)
+            trial = kt.engine.trial.Trial(self.get_space(), trial, status)
+        if self._end_and_count(trial):
+            raise RuntimeError(self.failure_error())  # the trials and the reason are saved
+
     @kt.synchronized
-    def end_trial(self, trial):
+    def _end_and_count(self, trial) -> bool:
+        """End the trial; True when it makes `failure_limit` failures in a row."""
         super().end_trial(trial)
         failed_in_a_row = []  # the trials that ended last, as long as they failed
         for trial_id in reversed(self.end_order):
             if self.trials[trial_id].status != FAILED:
                 break
             failed_in_a_row.insert(0, trial_id)
-        if self.failure_limit and len(failed_in_a_row) >= self.failure_limit:
-            first = self.trials[failed_in_a_row[0]]
-            lines = [line for line in (first.message or "").splitlines() if line.strip()]
-            self.failure_stop = (f"{len(failed_in_a_row)} trials failed in a row; the first, "
-                                 f"trial {int(first.trial_id) + 1}: "
-                                 f"{lines[-1].strip() if lines else 'no message'}")
-            self.failed_trial = failed_in_a_row[-1]
-            self.save()
-            raise RuntimeError(self.failure_error())  # KerasTuner's error, the trials all saved
+        if not (self.failure_limit and len(failed_in_a_row) >= self.failure_limit):
+            return False
+        first = self.trials[failed_in_a_row[0]]
+        lines = [line for line in (first.message or "").splitlines() if line.strip()]
+        self.failure_stop = (f"{len(failed_in_a_row)} trials failed in a row; the first, "
+                             f"trial {int(first.trial_id) + 1}: "
+                             f"{lines[-1].strip() if lines else 'no message'}")
+        self.failed_trial = failed_in_a_row[-1]
+        self.save()
+        return True
 
     def score_trial(self, trial):
+        name = self.objective.name
+        parts = getattr(self.objective, "objectives", None)
+        if parts and not trial.metrics.exists(name) and all(
+                trial.metrics.exists(part.name) for part in parts):
+            # A multi-objective result reported by its parts: their combination is the score.
+            value = self.objective.get_value({part.name: trial.metrics.get_last_value(part.name)
+                                              for part in parts})
+            trial.metrics.register(name, self.objective.direction)
+            trial.metrics.update(name, value)
         super().score_trial(trial)  # the objective's value in the trial's result
         per_epoch = epoch_metric(self.objective.name)
         if trial.metrics.exists(per_epoch):
@@ -139,17 +159,24 @@ class EpochOracle(internals.AtomicFiles):
             self._save_trial(trial)
         return trial
 
-    @kt.synchronized
     def update_trial(self, trial_id, metrics, step=0):
+        """KerasTuner's update_trial for a trial's result; an epoch's report ("epoch/...")
+        is recorded here. A report without the objective is refused before the oracle's lock
+        is taken (KerasTuner's @synchronized does not release it when a call raises)."""
         epoch = {name[len(EPOCH_PREFIX):]: value for name, value in metrics.items()
                  if name.startswith(EPOCH_PREFIX)}
-        if not epoch:
-            return super().update_trial(trial_id, metrics, step=step)  # the trial's result
-        if not (self.objective.name in epoch or self.objective.has_value(epoch)):
+        reported = epoch or metrics
+        if not (self.objective.name in reported or self.objective.has_value(reported)):
             raise ValueError(
                 f"Objective value missing in metrics reported to the Oracle, expected "
                 f"{objective_names(self.objective)} (as 'epoch/<name>' for an epoch), found: "
                 f"{list(metrics)}")
+        if not epoch:
+            return super().update_trial(trial_id, metrics, step=step)  # the trial's result
+        return self._record_epoch(trial_id, metrics, step)
+
+    @kt.synchronized
+    def _record_epoch(self, trial_id, metrics, step):
         trial = self.trials[trial_id]
         for name, value in metrics.items():
             if not trial.metrics.exists(name):

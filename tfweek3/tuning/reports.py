@@ -1,11 +1,14 @@
 """What a trial sends and keeps while it trains: its epoch reports, its best weights, its logs.
 
     EpochReports     sends each epoch's metrics to the oracle from a thread, in order
-    EpochCallback    the Keras callback a tuner adds to every fit: forwards each epoch to
-                     the tuner (Tuner.on_epoch_end and the other hooks, as KerasTuner's own)
-    BestWeights      keeps the best epoch's weights in memory, written once when training ends
+    TunerCallback    the Keras callback a tuner adds to every fit: forwards each epoch to
+                     the tuner (Tuner.on_epoch_end and the other hooks), as KerasTuner's own
+                     callback of that name does
+    SaveBestEpoch    keeps the best epoch's weights in memory, written once when training
+                     ends (KerasTuner's callback of that name writes them at every new best)
     EpochSummaries   TensorBoard scalars of every epoch (train/ and validation/)
     write_hparams    the trial's hyperparameters for TensorBoard's HParams dashboard
+                     (hparams_callback: beside a TensorBoard callback of the user's)
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class EpochReports:
             self._queue.task_done()
 
 
-class EpochCallback(keras.callbacks.Callback):
+class TunerCallback(keras.callbacks.Callback):
     """Forwards a fit's epochs and batches to the tuner's hooks (on_epoch_end reports)."""
 
     def __init__(self, tuner, trial):
@@ -96,7 +99,7 @@ class EpochCallback(keras.callbacks.Callback):
         self.tuner.on_epoch_end(self.trial, self.model, epoch, logs=logs)
 
 
-class BestWeights(keras.callbacks.Callback):
+class SaveBestEpoch(keras.callbacks.Callback):
     """Keeps the weights of the best epoch by the objective (with `last`, of the last epoch),
     in memory; `save` writes them, with the optimizer's state, where get_best_models reads them.
 
@@ -160,6 +163,20 @@ class EpochSummaries(keras.callbacks.Callback):
             writer.close()
 
 
+def hparams_callback(log_dir: str, trial) -> keras.callbacks.Callback:
+    """TensorBoard's own callback recording a trial's hyperparameters beside a user's
+    TensorBoard callback's curves (as KerasTuner's tuners add it)."""
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    return hparams_api.KerasCallback(writer=log_dir, hparams=_scalars(trial.hyperparameters.values),
+                                     trial_id=trial.trial_id)
+
+
+def _scalars(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items()
+            if isinstance(value, (bool, int, float, str))}
+
+
 def write_hparams(log_dir: str, trial_id: str, values: dict[str, Any]) -> None:
     """Record a trial's hyperparameters for TensorBoard's HParams dashboard.
 
@@ -169,10 +186,8 @@ def write_hparams(log_dir: str, trial_id: str, values: dict[str, Any]) -> None:
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hparams_api
 
-    kept = {name: value for name, value in values.items()
-            if isinstance(value, (bool, int, float, str))}
     writer = tf.summary.create_file_writer(log_dir)
     with writer.as_default():
-        hparams_api.hparams(kept, trial_id=trial_id)
+        hparams_api.hparams(_scalars(values), trial_id=trial_id)
     writer.close()
 

@@ -13,6 +13,7 @@ import glob as _glob
 import json
 import os
 import shutil
+import uuid
 
 
 class StateFileError(RuntimeError):
@@ -76,7 +77,7 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` through a temporary file renamed over it."""
-    tmp = f"{path}.tmp"
+    tmp = f"{path}.{uuid.uuid4().hex[:12]}.tmp"  # one of its own: writers may meet
     if is_remote(path):
         gfile = _gfile()
         with gfile.GFile(tmp, "wb") as f:

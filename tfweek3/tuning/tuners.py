@@ -62,10 +62,11 @@ from tfweek3.tuning.outcomes import (
     validate_result,
 )
 from tfweek3.tuning.reports import (
-    BestWeights,
-    EpochCallback,
     EpochReports,
     EpochSummaries,
+    SaveBestEpoch,
+    TunerCallback,
+    hparams_callback,
     write_hparams,
 )
 from tfweek3.tuning.results import (
@@ -190,7 +191,7 @@ class EpochTuner(kt.Tuner):
         run = TrialRun(EpochReports(self.oracle, trial.trial_id))
         self._runs[trial.trial_id] = run
         user_callbacks = kwargs.pop("callbacks", None) or []
-        best = BestWeights(self.oracle.objective, last=self.score_last_epoch)
+        best = SaveBestEpoch(self.oracle.objective, last=self.score_last_epoch)
         start = time.monotonic()
         try:
             histories = []
@@ -199,7 +200,7 @@ class EpochTuner(kt.Tuner):
                 callbacks = self.trial_callbacks(user_callbacks, trial, execution)
                 histories.append(self._build_and_fit_model(
                     trial, *args, **self.fit_arguments(trial, kwargs),
-                    callbacks=[*callbacks, EpochCallback(self, trial), best]))
+                    callbacks=[*callbacks, TunerCallback(self, trial), best]))
             best.save(models.checkpoint_path(self, trial.trial_id))
             outcome = trial_outcome(histories, self.oracle.objective, len(run.logs), run.pruned,
                                     last=self.score_last_epoch)
@@ -244,12 +245,12 @@ class EpochTuner(kt.Tuner):
             raise kt.errors.FatalValueError(
                 "All callbacks used during a search should be deep-copyable (they are reused "
                 f"across trials); copy.deepcopy({user_callbacks}) failed: {error}") from error
-        for callback in callbacks:
-            if isinstance(callback, keras.callbacks.TensorBoard):
-                callback.log_dir = os.path.join(str(callback.log_dir), str(trial.trial_id),
-                                                f"execution{execution}")
-                write_hparams(callback.log_dir, trial.trial_id, trial.hyperparameters.values)
-        if self.tensorboard and execution == 0:
+        boards = [c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)]
+        for board in boards:  # the user's own TensorBoard: a folder per trial and execution
+            board.log_dir = os.path.join(str(board.log_dir), str(trial.trial_id),
+                                         f"execution{execution}")
+            callbacks.append(hparams_callback(board.log_dir, trial))
+        if self.tensorboard and execution == 0 and not boards:
             log_dir = self.log_dir(trial)
             write_hparams(log_dir, trial.trial_id, trial.hyperparameters.values)
             callbacks.append(EpochSummaries(log_dir))
