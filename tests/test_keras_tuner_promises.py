@@ -52,12 +52,12 @@ class Returns(kt.HyperModel):
     """A hypermodel that trains nothing: its fit returns `result(hp)` (a number, a dict, a
     History, a string...), after calling `check(model, kwargs)` if given."""
 
-    def __init__(self, result, check=None, extra=None):
+    def __init__(self, result, check=None, extra=None, points=10):
         super().__init__()
-        self.result, self.check, self.extra = result, check, extra
+        self.result, self.check, self.extra, self.points = result, check, extra, points
 
     def build(self, hp):
-        hp.Int("x", 0, 9)
+        hp.Int("x", 0, self.points - 1)
         if self.extra:
             self.extra(hp)
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
@@ -372,12 +372,12 @@ def test_the_grid_covers_every_combination_once_then_stops(tmp_path):
 
     seen = []
     tuner = tfweek3.GridSearch(Returns(lambda hp: seen.append(dict(hp.values)) or 1.0,
-                                       extra=extra),
+                                       extra=extra, points=3),
                                objective=kt.Objective("score", "max"), directory=str(tmp_path),
                                tensorboard=False)
     tuner.search()
     combos = {(v["x"], v["flag"], v["kind"]) for v in seen}
-    assert len(seen) == len(combos) == 10 * 2 * 3
+    assert len(seen) == len(combos) == 3 * 2 * 3
     assert tuner.oracle.create_trial("late").status == "STOPPED"
 
 
