@@ -180,6 +180,8 @@ def test_a_hypermodel_that_raises_fails_its_trials_and_three_in_a_row_end_the_se
     rows = read_csv(tmp_path / "run" / "trials.csv")
     assert [r["status"] for r in rows] == ["failed"] * 3
     assert all(r["reason"].startswith("ValueError: no model for alpha=") for r in rows)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("trial ")]
+    assert [line.split(" -> ")[1].split(":")[0] for line in lines] == ["failed"] * 3
     assert (tmp_path / "run" / "search" / "trial_0" / "error.txt").exists()
 
     # One that raises even at its defaults cannot declare its space: bad input.

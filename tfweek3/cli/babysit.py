@@ -30,8 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--dir", default="runs/babysit", dest="directory",
                         help="run folder: checkpoints, control.txt, curves.png (runs/babysit)")
-    parser.add_argument("--dataset", default="digits",
-                        help="digits, signs:FOLDER or npz:FILE (digits)")
+    parser.add_argument("--dataset", type=cli_types.dataset_spec, default="digits",
+                        help=cli_types.DATASET_HELP)
     parser.add_argument("--epochs", type=cli_types.positive_int, default=30, help="epochs in all (30)")
     parser.add_argument("--learning-rate", type=cli_types.positive_float, default=0.01,
                         help="starting learning rate alpha (0.01)")

@@ -39,9 +39,7 @@ def add_parser(subparsers) -> None:
         "keeping the last epoch's checkpoint; --resume goes on from there.",
     )
     parser.add_argument("--dataset", type=cli_types.dataset_spec, default="digits",
-                        help="digits (scikit-learn's 8x8 digits, no download), signs:FOLDER "
-                        "(train_signs.h5 and test_signs.h5 of the course) or npz:FILE (x_train, "
-                        "y_train, x_test, y_test) (default: digits)")
+                        help=cli_types.DATASET_HELP)
     parser.add_argument("--hidden", type=cli_types.hidden_units, default=(25, 12),
                         help="hidden units per layer, comma-separated; 'none' for softmax "
                         "regression (default: 25,12)")

@@ -61,7 +61,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=types.positive_int, default=10,
                         help="epochs per trial; pbt: per member, in all (10)")
     parser.add_argument("--dataset", type=types.dataset_spec, default="digits",
-                        help="digits, signs:FOLDER or npz:FILE (digits)")
+                        help=types.DATASET_HELP)
     parser.add_argument("--workers", type=types.positive_int, default=1,
                         help="caviar: train N models at a time in N processes (1)")
     parser.add_argument("--dir", default="runs/tune", dest="directory",

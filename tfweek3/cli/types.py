@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import argparse
 
+from tfweek3.training.keras_data import SETS
+
+KERAS_SETS = tuple(SETS)
+DATASET_HELP = ("digits (8x8 images, bundled), signs:FOLDER (the course's SIGNS files), "
+                "npz:FILE (x_train, y_train, x_test, y_test), or "
+                f"{', '.join('keras:' + name for name in KERAS_SETS)} (downloaded into Keras's "
+                "cache on first use) (digits)")
+
 
 def dataset_spec(text: str) -> str:
-    """digits, signs:FOLDER or npz:FILE (the file itself is checked when it is loaded)."""
+    """digits, signs:FOLDER, npz:FILE or keras:NAME (a file is checked when it is loaded)."""
     kind, _, location = text.partition(":")
-    if (kind == "digits" and not location) or (kind in ("signs", "npz") and location):
+    if ((kind == "digits" and not location) or (kind in ("signs", "npz") and location)
+            or (kind == "keras" and location in KERAS_SETS)):
         return text
-    raise argparse.ArgumentTypeError(f"expected digits, signs:FOLDER or npz:FILE; got {text!r}")
+    raise argparse.ArgumentTypeError(
+        f"expected digits, signs:FOLDER, npz:FILE or keras:{'|'.join(KERAS_SETS)}; got {text!r}")
 
 
 def hidden_units(text: str) -> tuple[int, ...]:

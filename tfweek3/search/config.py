@@ -74,7 +74,7 @@ class SearchConfig:
     exploit_quantile: float = 0.25      # pbt: the bottom share copies the top share
     perturb_factor: float = 1.25        # pbt: alpha and 1 - beta times 1.25 or 1/1.25 (0.8)
     resample_probability: float = 0.2   # pbt: ...or drawn afresh from the search space
-    workers: int = 1              # caviar: worker processes (tuning/caviar.py)
+    workers: int = 1              # caviar: worker processes (caviar.py)
     threads: int | None = None    # TensorFlow threads of this process (None: all)
     top_k: int = 5                # rows of the table printed at the end
     project: str | None = None    # run one KerasTuner project only (used by workers)

@@ -100,11 +100,9 @@ def collect(config: SearchConfig, project: str) -> SearchResult:
     """The search's records, read from its folder (no TensorFlow), and its importance."""
     project_dir = storage.join(config.directory, project)
     state = storage.read_json(storage.join(project_dir, "oracle.json"))
-    records = collect_records(project_dir, config.direction, objective=config.objective)
+    records = collect_records(project_dir, config.direction, config.objective,
+                              rounds=state.get("round_of"))
     course = config.model is None
-    rounds = state.get("round_of", {})
-    for record in records:
-        record["round"] = rounds.get(record["trial_id"])
     if course:
         records = [present.flatten(record) for record in records]
     if config.strategy == "pbt":  # the best member after its last epoch, not its best epoch

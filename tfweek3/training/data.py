@@ -10,6 +10,9 @@ Three sources, named by a spec string:
                       labels 0 to 5).
     "npz:FILE"        any NumPy .npz file with x_train, y_train, x_test, y_test
                       (and optionally class_names).
+    "keras:NAME"      keras:mnist, keras:fashion_mnist or keras:cifar10, the data sets of
+                      keras.datasets, downloaded on first use into Keras's own cache
+                      (keras_data.py).
 
 Every source ends up the same way: pixels scaled to [0, 1], and a stratified
 validation split taken from the training examples with a seed. For the course
@@ -30,9 +33,14 @@ mini-batches an uninterrupted run would have seen.
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
+
+from tfweek3.training import keras_data
+
+SPECS = "digits, signs:FOLDER, npz:FILE or keras:mnist, keras:fashion_mnist, keras:cifar10"
 
 # digits has no test split of its own: a fixed 20% of it is held out, with a fixed
 # seed, so that the test set is the same whatever seed a run uses.
@@ -99,10 +107,10 @@ def load_dataset(spec: str = "digits", validation_fraction: float = 0.2, seed: i
         x_train, y_train, x_test, y_test, class_names = _read_signs(location)
     elif kind == "npz" and location:
         x_train, y_train, x_test, y_test, class_names = _read_npz(location)
+    elif kind == "keras" and location in keras_data.SETS:
+        x_train, y_train, x_test, y_test, class_names = _read_keras(location)
     else:
-        raise ValueError(
-            f"dataset must be 'digits', 'signs:FOLDER' or 'npz:FILE'; got {spec!r}"
-        )
+        raise ValueError(f"dataset must be {SPECS}; got {spec!r}")
 
     train_idx, val_idx = _stratified_split(y_train, validation_fraction, seed, spec)
     num_classes = len(class_names)
@@ -248,6 +256,26 @@ def _read_npz(path: str):
             f"({x_train[0].size} and {x_test[0].size} values)"
         )
     return x_train, y_train, x_test, y_test, class_names
+
+
+def _read_keras(name: str):
+    """A keras.datasets set from Keras's cache (downloaded on first use), pixels scaled."""
+    try:
+        x_train, y_train, x_test, y_test, class_names = keras_data.read(name)
+    except keras_data.DownloadError as error:
+        raise DataError(str(error)) from None
+    except (OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError) as error:
+        raise DataError(f"keras:{name}: a file in {keras_data.cache_folder(name)} is not "
+                        f"readable ({type(error).__name__}: {error}); delete it to download "
+                        "it again") from None
+    where = f"keras:{name}"
+    labels = [_labels(np.asarray(y).reshape(-1), where, key, len(class_names))
+              for y, key in ((y_train, "y_train"), (y_test, "y_test"))]
+    x_train = _images(np.asarray(x_train), where, "x_train", scale_max=255)
+    x_test = _images(np.asarray(x_test), where, "x_test", scale_max=255)
+    _check_lengths(x_train, labels[0], where, "x_train", "y_train")
+    _check_lengths(x_test, labels[1], where, "x_test", "y_test")
+    return x_train, labels[0], x_test, labels[1], class_names
 
 
 def _images(x: np.ndarray, path: str, key: str, scale_max=None) -> np.ndarray:

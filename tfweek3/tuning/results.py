@@ -147,15 +147,15 @@ def _failure_reason(state: dict[str, Any], trial_dir_parent: str | None) -> str:
     return lines[-1] if lines else "failed"
 
 
-def collect_records(project_dir: str, direction: str, round_number: int | None = None,
-                    objective: str | None = None) -> list[dict[str, Any]]:
+def collect_records(project_dir: str, direction: str, objective: str | None = None,
+                    rounds: dict[str, int] | None = None) -> list[dict[str, Any]]:
     """Every trial of one KerasTuner project folder, in trial order (with `objective`, each
-    with its curve)."""
+    with its curve; with `rounds`, trial id -> round, each with its round)."""
     records = []
     for trial_file in storage.glob(storage.join(project_dir, "trial_*", "trial.json")):
         state = storage.read_json(trial_file)
-        records.append(record_from_state(state, direction, str(project_dir), round_number,
-                                         objective))
+        records.append(record_from_state(state, direction, str(project_dir),
+                                         (rounds or {}).get(state["trial_id"]), objective))
     return sorted(records, key=lambda r: r["trial"])
 
 

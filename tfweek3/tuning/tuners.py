@@ -166,7 +166,11 @@ class EpochTuner(kt.Tuner):
         try:
             super().on_trial_end(trial)
         except Exception as error:
-            if FAILURES not in str(error) or isinstance(error, RuntimeError):
+            if FAILURES not in str(error):
+                raise
+            if self.log is not None:  # the trial that made the limit has its line too
+                self.log(self.trial_line(trial))
+            if isinstance(error, RuntimeError):
                 raise
             # A worker: the chief's end_trial raised it, and gRPC hands it over as its own error.
             details = error.details() if hasattr(error, "details") else str(error)
@@ -181,8 +185,10 @@ class EpochTuner(kt.Tuner):
                                    objective=self.oracle.objective.name)
         best = self.oracle.get_best_trials(1)
         best_score = best[0].score if best and best[0].score is not None else None
+        number = self.round_of(trial.trial_id)
         return progress_line(record, self.oracle.objective.name, self.oracle.max_trials,
-                             best_score, describe=self.describe)
+                             best_score, label=f"round {number} " if number else "",
+                             describe=self.describe)
 
     # --- one trial ----------------------------------------------------------------------------
 
@@ -302,10 +308,8 @@ class EpochTuner(kt.Tuner):
         from tfweek3.tuning.results import write_results
 
         objective = self.oracle.objective
-        records = collect_records(self.project_dir, objective.direction,
-                                  objective=objective.name)
-        for record in records:
-            record["round"] = self.round_of(record["trial_id"])
+        records = collect_records(self.project_dir, objective.direction, objective.name,
+                                  rounds={t: self.round_of(t) for t in self.oracle.trials})
         ranked = rank(records, objective.direction)
         best = ranked[0] if ranked and ranked[0]["status"] == "completed" else None
         dims = dimensions(self.oracle.get_space().get_config(), self.labels)
