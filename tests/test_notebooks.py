@@ -5,6 +5,7 @@ every notebook runs without error in fast mode (TFWEEK3_FAST=1). The fast runs' 
 Rebuild the .ipynb files after editing a .py with `python notebooks/build.py` (see notebooks/README.md).
 """
 
+import gzip
 import time
 from pathlib import Path
 
@@ -16,14 +17,15 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["01_hyperparameter_search", "02_batch_norm", "03_softmax", "04_tensorflow"]
+NAMES = ["01_hyperparameter_search", "02_batch_norm", "03_softmax", "04_tensorflow",
+         "05_your_own_model"]
 
 
 def cell_sources(notebook) -> list[tuple[str, str]]:
     return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
 
 
-def test_the_four_notebooks_each_have_a_source_and_a_notebook():
+def test_each_notebook_has_a_source_and_a_notebook():
     assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py")) == NAMES
     assert sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) == NAMES
 
@@ -67,12 +69,31 @@ def small_signs_folder(tmp_path):
     return folder
 
 
+@pytest.fixture
+def small_keras_cache(tmp_path):
+    """A Keras cache ($KERAS_HOME) holding Fashion-MNIST's four files, small and random: they
+    exercise notebook 5's branch for larger data, on 28 x 28 images."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    for split, m in (("train", 200), ("t10k", 50)):
+        for kind, array in (("images-idx3", rng.integers(0, 256, (m, 28, 28))),
+                            ("labels-idx1", np.arange(m) % 10)):
+            magic = 2049 if array.ndim == 1 else 2051
+            header = b"".join(n.to_bytes(4, "big") for n in (magic, *array.shape))
+            with gzip.open(folder / f"{split}-{kind}-ubyte.gz", "wb") as f:
+                f.write(header + array.astype(np.uint8).tobytes())
+    return tmp_path / "keras"
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_in_fast_mode(name, tmp_path, monkeypatch, small_signs_folder):
+def test_notebook_runs_in_fast_mode(name, tmp_path, monkeypatch, small_signs_folder,
+                                    small_keras_cache):
     monkeypatch.setenv("TFWEEK3_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     monkeypatch.setenv("TFWEEK3_SIGNS", str(small_signs_folder))
+    monkeypatch.setenv("KERAS_HOME", str(small_keras_cache))
     notebook = jupytext.read(NOTEBOOKS / f"{name}.py")
     workdir = tmp_path / "run"
     workdir.mkdir()
@@ -86,3 +107,5 @@ def test_notebook_runs_in_fast_mode(name, tmp_path, monkeypatch, small_signs_fol
     assert last.startswith("fast mode"), last
     if name == "04_tensorflow":
         assert "SIGNS: train" in last
+    if name == "05_your_own_model":
+        assert "7. data: keras:fashion_mnist" in last

@@ -1,20 +1,10 @@
-"""Notebook 5: the week's search methods on a model of your own, written the KerasTuner way.
+"""Notebook 5: the week's search methods on a learner's own `build(hp)`, on images.
 
-The model is a learner's `build(hp)` (a small convnet in the notebook), the data
-`load_dataset(..., layout="images")` (8x8x1 digits, integer labels). Here:
-
-* `run`: one of tfweek3's tuners searched on a Dataset, its SearchResult back;
-  `judge`: its best trial's validation score and its model's test accuracy;
-* `round_rows`, `format_rounds`, `plot_boxes`: coarse to fine's box in each round;
-* `hyperband_against_pruned`: KerasTuner's Hyperband, then tfweek3's RandomSearch
-  with median pruning given no more epochs than Hyperband trained (the idea of
-  benchmarks/bench_own_model.py);
-* `contest_data`: keras:fashion_mnist when its files are in Keras's cache (a
-  subset, for time), otherwise the digits; `data_note` says which;
-* `grid_against_random` (the note's picture: a grid over alpha and a
-  hyperparameter that matters less, against as many random trials) and
-  `pbt_against_random` (the same epochs each), seed by seed; `summarize`,
-  `format_summary` and `plot_contests` read them.
+`run`, `judge` and `scored` search and score any tuner; `round_rows`, `format_rounds` and
+`plot_boxes` read coarse to fine's boxes; `hyperband_against_pruned` gives KerasTuner's Hyperband
+and a pruned random search the same epochs (benchmarks/bench_own_model.py's idea); the contests
+(`grid_against_random`, `pbt_against_random`) run on `contest_data`: keras:fashion_mnist when
+its files are in Keras's cache, else the digits.
 """
 
 from __future__ import annotations
@@ -23,6 +13,7 @@ import math
 import os
 import statistics
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -42,33 +33,44 @@ LARGER = "fashion_mnist"                      # keras:fashion_mnist, when it is 
 LIMITS = {"train": 6000, "val": 1500, "test": 2000}  # its subset: a search takes minutes
 
 
+# Keras 3's warning when KerasTuner loads a checkpoint into a model whose optimizer is not built
+# (load_model, Hyperband's continued trials): the optimizer's state is dropped. The notebook says so.
+UNBUILT_OPTIMIZER = "Skipping variable loading for optimizer"
+
+
 def run(tuner: kt.Tuner, data: Dataset, epochs: int | None = None) -> None:
-    """tuner.search on the data's training split, validated on its validation split (then
-    `tuner.results()`, for tfweek3's tuners, reads the search back)."""
-    fit = {"validation_data": (data.x_val, data.y_val), "verbose": 0}
-    tuner.search(data.x_train, data.y_train, **fit, **({"epochs": epochs} if epochs else {}))
+    """tuner.search on the training split, validated on the validation split (then, for
+    tfweek3's tuners, `tuner.results()` reads the search back)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", UNBUILT_OPTIMIZER)
+        tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                     verbose=0, **({"epochs": epochs} if epochs else {}))
 
 
-def test_accuracy(model: Any, data: Dataset) -> float:
-    """A model's accuracy on the test split, which no search sees."""
-    return float(model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)["accuracy"])
+def judge(tuner: kt.Tuner, data: Dataset) -> dict[str, Any]:
+    """The best trial's validation score (what the search chose it by), its model's accuracy on
+    the test split (which no search sees) and its hyperparameters; tfweek3's ranking if any."""
+    best = tuner.results().best if hasattr(tuner, "results") else None
+    trial = (tuner.oracle.get_trial(best["trial_id"]) if best is not None
+             else tuner.oracle.get_best_trials(1)[0])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", UNBUILT_OPTIMIZER)
+        model = tuner.load_model(trial)
+    test = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)["accuracy"]
+    return {"val": float(trial.score), "test": float(test),
+            "best_values": dict(trial.hyperparameters.values)}
 
 
-def judge(tuner: kt.Tuner, data: Dataset) -> dict[str, float]:
-    """The best trial's validation score (what the search chose it by) and its model's test
-    accuracy. tfweek3's tuners: their ranking (completed before pruned; PBT: the best member
-    after its last epoch); KerasTuner's: the oracle's best trial."""
-    if hasattr(tuner, "results"):
-        best = tuner.results().best
-        trial = tuner.oracle.get_trial(best["trial_id"])
-    else:
-        trial = tuner.oracle.get_best_trials(1)[0]
-    return {"val": float(trial.score), "test": test_accuracy(tuner.load_model(trial), data)}
+def scored(tuner: kt.Tuner, data: Dataset, epochs: int | None, **row: Any) -> dict[str, Any]:
+    """Search, then one row: `row`, judge's, the epochs trained, the trials and the seconds."""
+    start = time.perf_counter()
+    run(tuner, data, epochs)
+    return {**row, **judge(tuner, data), "epochs": epochs_trained(tuner.oracle),
+            "trials": len(tuner.oracle.trials), "seconds": time.perf_counter() - start}
 
 
 def epochs_trained(oracle: kt.Oracle) -> int:
-    """Epochs a search's trials trained; a Hyperband trial continued from a checkpoint counts
-    only the epochs it added."""
+    """Epochs a search's trials trained (a continued Hyperband trial: the epochs it added)."""
     total = 0
     for trial in oracle.trials.values():
         values = trial.hyperparameters.values
@@ -78,8 +80,6 @@ def epochs_trained(oracle: kt.Oracle) -> int:
             total += len(trial.metrics.get_history("epoch/val_accuracy"))
     return total
 
-
-# --- coarse to fine ---------------------------------------------------------------------------
 
 def box_ranges(box: dict[str, Any]) -> dict[str, tuple]:
     """A box (a HyperParameters config): name -> (low, high) of each Float or Int that varies."""
@@ -107,10 +107,8 @@ def format_rounds(rows: Sequence[dict[str, Any]]) -> str:
     """round_rows as text: each round's best and median, then its box, one range a line."""
     lines = []
     for row in rows:
-        best = "-" if row["best"] is None else f"{row['best']:.3f}"
-        median = "-" if row["median"] is None else f"{row['median']:.3f}"
-        lines.append(f"round {row['round']}: {row['trials']} trials, best {best}, "
-                     f"median {median}")
+        best, median = (f"{row[k]:.3f}" if row[k] is not None else "-" for k in ("best", "median"))
+        lines.append(f"round {row['round']}: {row['trials']} trials, best {best}, median {median}")
         lines += [f"    {name:<15} [{low:.3g}, {high:.3g}]"
                   for name, (low, high) in row["box"].items()]
     return "\n".join(lines)
@@ -119,7 +117,7 @@ def format_rounds(rows: Sequence[dict[str, Any]]) -> str:
 def plot_boxes(result: SearchResult, boxes: Sequence[dict[str, Any]],
                x: str = "learning_rate", y: str = "one_minus_beta"):
     """Left: the trials in the (x, y) plane, log axes, each round's box and colour, the best
-    a star. Right: the score against x. Returns the Figure."""
+    a star. Right: the score against x, on round 1's range. Returns the Figure."""
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
@@ -127,6 +125,7 @@ def plot_boxes(result: SearchResult, boxes: Sequence[dict[str, Any]],
     colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2)
+    x_low, x_high = box_ranges(boxes[0])[x]  # round 1's box: the declared range
     for number, box in enumerate(boxes, start=1):
         colour = colours[(number - 1) % len(colours)]
         ranges = box_ranges(box)
@@ -138,97 +137,83 @@ def plot_boxes(result: SearchResult, boxes: Sequence[dict[str, Any]],
                      [r["hyperparameters"][y] for r in mine], s=26, color=colour, zorder=3)
         done = [r for r in mine if r["status"] == "completed"]
         right.scatter([r["hyperparameters"][x] for r in done], [r["score"] for r in done],
-                      s=26, color=colour, label=f"round {number}")
+                      s=26, color=colour)
     if result.best is not None:
         values = result.best["hyperparameters"]
         left.scatter([values[x]], [values[y]], marker="*", s=260, color="gold",
                      edgecolor="black", zorder=4, label="best")
-    for ax in (left, right):
-        ax.set_xscale("log")
-        ax.set_xlabel(x)
+    for ax, ylabel, title in ((left, y, "each round draws inside its box"),
+                              (right, result.objective, "score of each completed trial")):
+        ax.set(xscale="log", xlabel=x, ylabel=ylabel, xlim=(x_low / 1.5, x_high * 1.5))
+        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
     left.set_yscale("log")
-    left.set_ylabel(y)
-    left.set_title("each round draws inside its box", fontsize=10)
-    right.set_ylabel(result.objective)
-    right.set_title("score of each completed trial", fontsize=10)
-    left.legend(fontsize=8, loc="lower left")
-    right.legend(fontsize=8)
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=len(boxes) + 1,
+               fontsize=8)
     return fig
 
 
-# --- KerasTuner's Hyperband beside tfweek3's pruned random search ---------------------------
+class EpochBudget(RandomSearch):
+    """RandomSearch that hands out no trial once the next one, of the search's `epochs`, could
+    take the epochs trained past `budget` (tfweek3's tuners have no epoch budget of their own)."""
+
+    def __init__(self, *args, budget: int, **kwargs):
+        super().__init__(*args, max_trials=budget, **kwargs)
+        self.budget = budget
+
+    def on_trial_end(self, trial) -> None:
+        super().on_trial_end(trial)
+        if epochs_trained(self.oracle) + (self.epochs or 1) > self.budget:
+            self.oracle.max_trials = len(self.oracle.trials)  # the oracle stops at that count
+
 
 def hyperband_against_pruned(build: Build, load: Callable[[int], Dataset], seeds: int,
                              epochs: int, directory: str) -> list[dict[str, Any]]:
-    """Per seed, KerasTuner's Hyperband (max_epochs `epochs`, factor 3, one iteration), then
-    RandomSearch(prune="median") with trials of `epochs` epochs added while the next one would
-    not take the epochs trained past Hyperband's. Rows: val, test, epochs, trials, seconds."""
+    """Per seed: KerasTuner's Hyperband (max_epochs `epochs`, factor 3, one iteration), then
+    RandomSearch(prune="median") with trials of `epochs` epochs within the epochs it trained."""
     rows = []
     for seed in range(seeds):
         data = load(seed)
-        common = {"objective": "val_accuracy", "seed": seed + 1,
+        common = {"objective": "val_accuracy", "seed": seed + 1, "overwrite": True,
                   "directory": os.path.join(directory, f"seed_{seed}")}
         keras.utils.set_random_seed(seed)  # KerasTuner's tuners do not seed the trials' weights
-        start = time.perf_counter()
         hyperband = kt.Hyperband(build, max_epochs=epochs, factor=3, hyperband_iterations=1,
-                                 project_name="hyperband", overwrite=True, **common)
-        run(hyperband, data)
-        budget = epochs_trained(hyperband.oracle)
-        rows.append({"seed": seed, "method": "Hyperband", **judge(hyperband, data),
-                     "epochs": budget, "trials": len(hyperband.oracle.trials),
-                     "seconds": time.perf_counter() - start})
-        start = time.perf_counter()
-        trials = first = max(1, budget // epochs)
-        while True:  # pruned trials leave epochs over: one more trial while it fits the budget
-            pruned = RandomSearch(build, max_trials=trials, prune="median", tensorboard=False,
-                                  project_name="pruned_random", write_results=False,
-                                  overwrite=trials == first, **common)
-            run(pruned, data, epochs)
-            if epochs_trained(pruned.oracle) + epochs > budget:
-                break
-            trials += 1
-        rows.append({"seed": seed, "method": "pruned random", **judge(pruned, data),
-                     "epochs": epochs_trained(pruned.oracle), "trials": len(pruned.oracle.trials),
-                     "seconds": time.perf_counter() - start})
+                                 project_name="hyperband", **common)
+        rows.append(scored(hyperband, data, None, seed=seed, method="Hyperband"))
+        pruned = EpochBudget(build, budget=rows[-1]["epochs"], prune="median",
+                             project_name="pruned_random", tensorboard=False,
+                             write_results=False, **common)
+        rows.append(scored(pruned, data, epochs, seed=seed, method="pruned random"))
     return rows
 
 
-# --- the contests, on larger data when it is there --------------------------------------------
-
-def in_keras_cache(name: str = LARGER) -> bool:
-    """Whether every file of keras:NAME is in Keras's cache (nothing is downloaded)."""
+def contest_spec(name: str = LARGER) -> str:
+    """keras:NAME when all its files are in Keras's cache (nothing is downloaded), else digits."""
     folder = keras_data.cache_folder(name)
-    return all(os.path.exists(os.path.join(folder, f)) for f in keras_data.SETS[name].files)
+    there = all(os.path.exists(os.path.join(folder, f)) for f in keras_data.SETS[name].files)
+    return f"keras:{name}" if there else "digits"
 
 
-def contest_spec() -> str:
-    """The data the contests run on: keras:fashion_mnist when it is in the cache, else digits."""
-    return f"keras:{LARGER}" if in_keras_cache(LARGER) else "digits"
-
-
-def data_note(spec: str) -> str:
+def data_note(spec: str, limits: dict[str, int] = LIMITS) -> str:
     """One sentence on which data the contests ran, and why."""
     if spec == "digits":
         return (f"keras:{LARGER} is not in Keras's cache ({keras_data.cache_folder(LARGER)}), "
                 "and nothing is downloaded here: the contests run on the digits as 8x8x1 images")
     return (f"{spec} is in Keras's cache: the contests run on a random subset of it "
-            f"({LIMITS['train']} training, {LIMITS['val']} validation, {LIMITS['test']} test "
-            "images)")
+            f"(at most {limits['train']} training, {limits['val']} validation and "
+            f"{limits['test']} test images)")
 
 
-def contest_data(spec: str, seed: int) -> Dataset:
-    """The contests' data for one seed: the digits whole, a larger set cut to LIMITS."""
+def contest_data(spec: str, seed: int, limits: dict[str, int] = LIMITS) -> Dataset:
+    """The contests' data for one seed: the digits whole, a larger set cut to `limits`."""
     data = load_dataset(spec, seed=seed, layout="images")
     if spec == "digits":
         return data
     rng = np.random.default_rng(seed)
-    cut = {}
-    for split, limit in LIMITS.items():
-        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
-        keep = rng.permutation(len(x))[:limit]
-        cut[f"x_{split}"], cut[f"y_{split}"] = x[keep], y[keep]
-    return replace(data, **cut)
+    keep = {split: rng.permutation(len(getattr(data, f"y_{split}")))[:limit]
+            for split, limit in limits.items()}
+    return replace(data, **{f"{xy}_{split}": getattr(data, f"{xy}_{split}")[rows]
+                            for split, rows in keep.items() for xy in "xy"})
 
 
 def preset(fixed: dict[str, Any], grid: dict[str, tuple] | None = None) -> kt.HyperParameters:
@@ -251,8 +236,8 @@ def grid_against_random(build: Build, load: Callable[[int], Dataset], seeds: int
                         epochs: int, grid: dict[str, tuple], fixed: dict[str, Any],
                         directory: str) -> list[dict[str, Any]]:
     """Per seed, GridSearch over `grid` and RandomSearch with as many trials over the ranges
-    build(hp) declares, both with `fixed` held; rows: val, test, the values of the first
-    grid hyperparameter tried (`values`), seconds."""
+    build(hp) declares, both with `fixed` held; scored's rows, with `tried`: how many values
+    of the grid's first hyperparameter the search tried."""
     rows = []
     first = next(iter(grid))
     for seed in range(seeds):
@@ -264,11 +249,9 @@ def grid_against_random(build: Build, load: Callable[[int], Dataset], seeds: int
                          tune_new_entries=method == "random", seed=seed + 1,
                          directory=directory, project_name=f"{method}_{seed}", overwrite=True,
                          tensorboard=False, write_results=False)
-            start = time.perf_counter()
-            run(tuner, data, epochs)
-            tried = {t.hyperparameters.values[first] for t in tuner.oracle.trials.values()}
-            rows.append({"seed": seed, "method": method, **judge(tuner, data),
-                         "values": len(tried), "seconds": time.perf_counter() - start})
+            rows.append(scored(tuner, data, epochs, seed=seed, method=method))
+            rows[-1]["tried"] = len({t.hyperparameters.values[first]
+                                     for t in tuner.oracle.trials.values()})
     return rows
 
 
@@ -282,28 +265,21 @@ def pbt_against_random(build: Build, load: Callable[[int], Dataset], seeds: int,
         data = load(seed)
         common = {"objective": "val_accuracy", "seed": seed + 1, "directory": directory,
                   "overwrite": True, "tensorboard": False, "write_results": False}
-        for method in ("random", "pbt"):
-            if method == "random":
-                tuner = RandomSearch(build, max_trials=population,
-                                             project_name=f"random_{seed}", **common)
-            else:
-                tuner = PopulationBasedTraining(
-                    build, population=population, epochs=epochs, ready_epochs=ready_epochs,
-                    project_name=f"pbt_{seed}", **common)
-            start = time.perf_counter()
-            run(tuner, data, epochs)
-            rows.append({"seed": seed, "method": method, **judge(tuner, data),
-                         "epochs": epochs_trained(tuner.oracle),
-                         "seconds": time.perf_counter() - start})
+        random = RandomSearch(build, max_trials=population, project_name=f"random_{seed}",
+                              **common)
+        rows.append(scored(random, data, epochs, seed=seed, method="random"))
+        pbt = PopulationBasedTraining(build, population=population, epochs=epochs,
+                                      ready_epochs=ready_epochs, project_name=f"pbt_{seed}",
+                                      **common)
+        rows.append(scored(pbt, data, None, seed=seed, method="pbt"))
     return rows
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per method: mean validation and test accuracy over the seeds, the test's sd, mean
     seconds, and in how many seeds its test (val) accuracy was the best (ties: each)."""
-    seeds = sorted({r["seed"] for r in rows})
-    best = {(s, key): max(r[key] for r in rows if r["seed"] == s)
-            for s in seeds for key in ("val", "test")}
+    best = {(r["seed"], key): max(o[key] for o in rows if o["seed"] == r["seed"])
+            for r in rows for key in ("val", "test")}
     table = []
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
@@ -328,8 +304,7 @@ def format_summary(table: Sequence[dict[str, Any]]) -> str:
 
 
 def plot_contests(contests: dict[str, Sequence[dict[str, Any]]]):
-    """One panel per contest (title -> rows): each seed's test accuracy per method, a line per
-    seed; returns the Figure."""
+    """A panel per contest (title -> rows): each seed's test accuracy per method; the Figure."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5 * len(contests), 3.6), layout="constrained")
@@ -345,5 +320,6 @@ def plot_contests(contests: dict[str, Sequence[dict[str, Any]]]):
         ax.set_ylabel("test accuracy of the best model")
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=max(len(labels), 1), fontsize=8)
     return fig

@@ -124,5 +124,6 @@ def hp_beta(hp, name: str = "one_minus_beta", low: float = BETA_RANGE[0],
     if not 0 <= low <= high < 1:
         raise ScaleError(f"{name}: beta's range needs 0 <= low <= high < 1, got {low}:{high}")
     if low == high:
-        return 1.0 - hp.Fixed(name, 1.0 - low)
-    return 1.0 - hp.Float(name, 1.0 - high, 1.0 - low, sampling="log")
+        return 1.0 - hp.Fixed(name, round(1.0 - low, 12))
+    # (rounded: 1 - 0.999 is 0.0010000000000000009 in floating point)
+    return 1.0 - hp.Float(name, round(1.0 - high, 12), round(1.0 - low, 12), sampling="log")
