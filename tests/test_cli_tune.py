@@ -68,8 +68,8 @@ def test_a_single_value_fixes_a_range():
     (["--one-minus-beta", "0.01:1"], "--one-minus-beta", "below 1"),
     (["--strategy", "coarse-to-fine", "--trials", "2", "--rounds", "3"], "--trials", "3 rounds"),
     (["--dataset", "npz:/no/such/file.npz"], "--dataset", "file not found"),
-    (["--dataset", "mnist"], "--dataset", "expected digits, signs:FOLDER, npz:FILE or "
-     "keras:mnist|fashion_mnist|cifar10"),
+    (["--dataset", "mnist"], "--dataset",
+     "expected digits, signs:FOLDER, npz:FILE or keras:mnist|fashion_mnist|cifar10"),
     (["--prune", "hyperband"], "--prune", "invalid choice"),
     (["--prune-min-trials", "0"], "--prune-min-trials", "at least 1"),
     (["--prune", "median", "--epochs", "4", "--prune-after", "4"], "--prune-after",
