@@ -59,3 +59,18 @@ def observations(trial_file: Path, metric: str = "val_accuracy") -> list[dict]:
     """The per-epoch observations of one metric of a trial ("epoch/<metric>" in its file):
     [{"value": [...], "step": epoch}], epochs from 1."""
     return read_json(trial_file)["metrics"]["metrics"][f"epoch/{metric}"]["observations"]
+
+
+def hparams_written(log_dir: Path) -> dict:
+    """The hyperparameters a TensorBoard run folder records for the HParams dashboard."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    (events,) = log_dir.glob("events.out.tfevents.*")
+    for event in tf.compat.v1.train.summary_iterator(str(events)):
+        for value in event.summary.value:
+            if value.tag == "_hparams_/session_start_info":
+                data = plugin_data_pb2.HParamsPluginData.FromString(
+                    value.metadata.plugin_data.content)
+                return dict(data.session_start_info.hparams)
+    return {}

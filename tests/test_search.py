@@ -10,7 +10,7 @@ import signal
 
 import pytest
 from helpers_processes import start
-from helpers_search import observations, read_json, run_tune, wait_for
+from helpers_search import hparams_written, observations, read_json, run_tune, wait_for
 
 from tfweek3.course.grid_vs_random import synthetic_score
 from tfweek3.course.synthetic_search import random_vs_grid_win_rate, synthetic_search
@@ -81,22 +81,13 @@ def test_each_trial_trains_with_train_and_reports_every_epoch(tmp_path, monkeypa
 
 def test_tensorboard_logs_hold_each_trials_hyperparameters(tmp_path):
     pytest.importorskip("tensorboard")
-    import tensorflow as tf
-    from tensorboard.plugins.hparams import plugin_data_pb2
 
     config = SearchConfig(trials=2, epochs=1, directory=str(tmp_path),
                           space=SearchSpace(**SMALL))
     result = run_search(config, log=quiet)
     for record in result.records:
         log_dir = tmp_path / "tensorboard" / "search" / f"trial_{record['trial_id']}"
-        (events,) = log_dir.glob("events.out.tfevents.*")
-        hparams = {}
-        for event in tf.compat.v1.train.summary_iterator(str(events)):
-            for value in event.summary.value:
-                if value.tag == "_hparams_/session_start_info":
-                    data = plugin_data_pb2.HParamsPluginData.FromString(
-                        value.metadata.plugin_data.content)
-                    hparams = dict(data.session_start_info.hparams)
+        hparams = hparams_written(log_dir)
         assert hparams["learning_rate"].number_value == pytest.approx(record["learning_rate"])
         assert hparams["optimizer"].string_value == record["optimizer"]
         # Beside it, the curves of the training loop, for the dashboard's metrics.

@@ -13,6 +13,7 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 from helpers_models import HYPERMODELS, digits, functional_convnet, sequential_mlp
+from helpers_search import hparams_written
 
 import tfweek3
 from tfweek3.tuning.outcomes import ObjectiveMissing
@@ -80,20 +81,12 @@ def test_each_kind_of_model_through_a_tuner_as_keras_tuner_users_drive_it(
 def test_tensorboard_holds_each_trials_own_hyperparameters_and_curves(tmp_path):
     pytest.importorskip("tensorboard")
     import tensorflow as tf
-    from tensorboard.plugins.hparams import plugin_data_pb2
 
     tuner = search(tfweek3.RandomSearch(functional_convnet, objective="val_accuracy",
                                         max_trials=2, directory=str(tmp_path), seed=2))
     for trial in tuner.oracle.trials.values():
         log_dir = tmp_path / "tensorboard" / "untitled_project" / f"trial_{trial.trial_id}"
-        (events,) = log_dir.glob("events.out.tfevents.*")
-        hparams = {}
-        for event in tf.compat.v1.train.summary_iterator(str(events)):
-            for value in event.summary.value:
-                if value.tag == "_hparams_/session_start_info":
-                    data = plugin_data_pb2.HParamsPluginData.FromString(
-                        value.metadata.plugin_data.content)
-                    hparams = dict(data.session_start_info.hparams)
+        hparams = hparams_written(log_dir)
         values = trial.hyperparameters.values
         assert hparams["one_minus_beta"].number_value == pytest.approx(values["one_minus_beta"])
         assert hparams["filters"].number_value == values["filters"]

@@ -29,7 +29,7 @@ from typing import Any
 import keras_tuner as kt
 
 from tfweek3.tuning.oracles import COMPLETED, FAILED, IDLE, STOPPED, RandomOracle
-from tfweek3.tuning.pruning import pruning_rule
+from tfweek3.tuning.random_search import make_oracle
 from tfweek3.tuning.results import PRUNED_METRICS
 from tfweek3.tuning.tuners import EpochTuner
 
@@ -175,16 +175,11 @@ class CoarseToFine(EpochTuner):
 
     def __init__(self, hypermodel=None, objective=None, max_trials: int = 30, rounds: int = 3,
                  zoom_k: int = 3, margin: float = 0.1, seed: int | None = None,
-                 hyperparameters=None, tune_new_entries: bool = True,
-                 allow_new_entries: bool = True, max_retries_per_trial: int = 0,
-                 max_consecutive_failed_trials: int = 3, prune: str | None = None,
-                 prune_min_trials: int = 5, prune_after: int = 2, **kwargs):
-        oracle = CoarseToFineOracle(
-            objective=objective, max_trials=max_trials, seed=seed, rounds=rounds, zoom_k=zoom_k,
-            margin=margin, hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries, max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials)
-        oracle.pruning = pruning_rule(oracle.objective, prune, prune_min_trials, prune_after)
+                 prune: str | None = None, prune_min_trials: int = 5, prune_after: int = 2,
+                 **kwargs):
+        oracle = make_oracle(CoarseToFineOracle, objective, max_trials, seed, prune,
+                             prune_min_trials, prune_after, kwargs, rounds=rounds, zoom_k=zoom_k,
+                             margin=margin)
         super().__init__(oracle, hypermodel, seed=seed, **kwargs)
 
     def round_of(self, trial_id: str) -> int | None:

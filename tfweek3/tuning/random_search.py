@@ -17,6 +17,21 @@ from tfweek3.tuning.oracles import GridOracle, RandomOracle
 from tfweek3.tuning.pruning import pruning_rule
 from tfweek3.tuning.tuners import EpochTuner
 
+# KerasTuner's oracle arguments, which its RandomSearch and GridSearch take beside the Tuner's.
+ORACLE_ARGUMENTS = ("hyperparameters", "tune_new_entries", "allow_new_entries",
+                    "max_retries_per_trial", "max_consecutive_failed_trials")
+
+
+def make_oracle(oracle_class, objective, max_trials, seed, prune, prune_min_trials, prune_after,
+                kwargs: dict, **extra):
+    """The tuner's oracle, with KerasTuner's oracle arguments taken out of `kwargs` (the rest
+    go to the Tuner) and the pruning rule `prune` asks for."""
+    arguments = {name: kwargs.pop(name) for name in ORACLE_ARGUMENTS if name in kwargs}
+    oracle = oracle_class(objective=objective, max_trials=max_trials, seed=seed, **arguments,
+                          **extra)
+    oracle.pruning = pruning_rule(oracle.objective, prune, prune_min_trials, prune_after)
+    return oracle
+
 
 class RandomSearch(EpochTuner):
     """Random search (course section 1), with median pruning: `prune="median"`.
@@ -31,16 +46,10 @@ class RandomSearch(EpochTuner):
     """
 
     def __init__(self, hypermodel=None, objective=None, max_trials: int = 10,
-                 seed: int | None = None, hyperparameters=None, tune_new_entries: bool = True,
-                 allow_new_entries: bool = True, max_retries_per_trial: int = 0,
-                 max_consecutive_failed_trials: int = 3, prune: str | None = None,
-                 prune_min_trials: int = 5, prune_after: int = 2, **kwargs):
-        oracle = RandomOracle(
-            objective=objective, max_trials=max_trials, seed=seed,
-            hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries, max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials)
-        oracle.pruning = pruning_rule(oracle.objective, prune, prune_min_trials, prune_after)
+                 seed: int | None = None, prune: str | None = None, prune_min_trials: int = 5,
+                 prune_after: int = 2, **kwargs):
+        oracle = make_oracle(RandomOracle, objective, max_trials, seed, prune, prune_min_trials,
+                             prune_after, kwargs)
         super().__init__(oracle, hypermodel, seed=seed, **kwargs)
 
 
@@ -49,14 +58,8 @@ class GridSearch(EpochTuner):
     median pruning as RandomSearch; KerasTuner's GridSearch arguments."""
 
     def __init__(self, hypermodel=None, objective=None, max_trials: int | None = None,
-                 seed: int | None = None, hyperparameters=None, tune_new_entries: bool = True,
-                 allow_new_entries: bool = True, max_retries_per_trial: int = 0,
-                 max_consecutive_failed_trials: int = 3, prune: str | None = None,
-                 prune_min_trials: int = 5, prune_after: int = 2, **kwargs):
-        oracle = GridOracle(
-            objective=objective, max_trials=max_trials, seed=seed,
-            hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
-            allow_new_entries=allow_new_entries, max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials)
-        oracle.pruning = pruning_rule(oracle.objective, prune, prune_min_trials, prune_after)
+                 seed: int | None = None, prune: str | None = None, prune_min_trials: int = 5,
+                 prune_after: int = 2, **kwargs):
+        oracle = make_oracle(GridOracle, objective, max_trials, seed, prune, prune_min_trials,
+                             prune_after, kwargs)
         super().__init__(oracle, hypermodel, seed=seed, **kwargs)
