@@ -446,16 +446,24 @@ for name, table in (("grid vs random", grid_table), ("pbt vs random", pbt_table)
 #   `keras.datasets.fashion_mnist.load_data()` leaves them) and section 7 runs on them.
 #
 # The exercises of sections 1 to 3 of the course (`tfweek3 exercise list`) are the two samplers
-# that `hp_alpha` and `hp_beta` stand for; `tfweek3 exercise check` runs 20000 of your draws
-# against the package's and names the classic mistakes. In a terminal:
+# that `hp_alpha` and `hp_beta` stand for, and the rule that cut section 2's losers.
+# `tfweek3 exercise check` runs your samplers' 20000 draws against the package's, your rule on
+# scripted learning curves against the package's `median_stop` (what `prune="median"` runs), and
+# names the classic mistakes. In a terminal:
 #
 # ```
 # tfweek3 exercise start sample_alpha    # writes sample_alpha.py: the signature, the formula, TODO
 # tfweek3 exercise check sample_alpha
 # tfweek3 exercise start sample_beta
 # tfweek3 exercise check sample_beta
+# tfweek3 exercise start median_prune
+# tfweek3 exercise check median_prune
 # ```
 #
 # - Exercise 1, `sample_alpha`: $\alpha$ on a log scale in [low, high]: $r$ uniform between
 #   $\log_{10}$ low and $\log_{10}$ high, $\alpha = 10^r$.
 # - Exercise 2, `sample_beta`: momentum $\beta$ in [low, high] through $1 - \beta = 10^r$.
+# - Exercise 8, `median_prune`: the median stopping rule, in plain Python. After epoch $e$, stop
+#   a trial whose best value so far is worse than the median of the other trials' best so far
+#   at epoch $e$; but not before epoch `after`, not at its last epoch, not until `min_trials`
+#   others reached epoch $e$, and not on a tie. For a loss, lower is better.

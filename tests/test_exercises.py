@@ -43,8 +43,9 @@ def test_list_gives_one_line_per_exercise_in_the_course_order(capsys):
     rows = [line.split() for line in lines[:len(NAMES)]]
     assert [row[:2] for row in rows] == [[str(i), name] for i, name in enumerate(NAMES, start=1)]
     sections = [line.split(maxsplit=2)[2] for line in lines[:len(NAMES)]]
-    assert [s[0] for s in sections] == ["2", "2", "4", "4", "4", "5", "6"]  # the note's sections
-    assert len(NAMES) >= 7
+    # the note's sections: exercise 8 (pruning, notebook 5) belongs to section 3, caviar
+    assert [s[0] for s in sections] == ["2", "2", "4", "4", "4", "5", "6", "3"]
+    assert len(NAMES) >= 8
 
 
 def test_list_start_and_help_do_not_import_tensorflow(tmp_path):
@@ -84,7 +85,7 @@ def test_start_by_number_in_the_current_folder(tmp_path, monkeypatch, capsys):
     assert "run `tfweek3 exercise check batch_norm_forward`" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["start", "batchnorm"], ["check", "8"], ["check", "0"],
+@pytest.mark.parametrize("argv", [["start", "batchnorm"], ["check", "9"], ["check", "0"],
                                   ["start"], ["check", "1", "--time-limit", "0"]])
 def test_bad_arguments_are_one_line_and_status_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -162,6 +163,24 @@ def test_a_failing_check_says_why_under_it_and_exits_1(tmp_path, capsys):
                       "in the top decade): draw r uniformly between log10(low) and log10(high), "
                       "then alpha = 10**r")
     assert out[-1].startswith("sample_alpha: 2 of 4 checks fail")
+
+
+def test_each_pruning_slip_changes_the_answers_of_a_check_and_is_told_apart_there():
+    # median_prune's checks are True/False answers: a slip is named only where its answers to a
+    # check's scenarios differ from median_stop's and from those of every other mistake's slips.
+    from tfweek3.practice import checks_pruning as cp
+
+    for what, scenarios in cp.GROUPS:  # `answer` without a slip is median_stop's answer
+        assert [cp.answer(s) for s in scenarios] == [cp.reference(s) for s in scenarios], what
+    for mistake, slip in cp.VARIANTS:
+        told = []
+        for what, scenarios in cp.GROUPS:
+            answers = [cp.answer(s, slip) for s in scenarios]
+            others = [[cp.answer(s, other) for s in scenarios]
+                      for m, other in cp.VARIANTS if m != mistake]
+            if answers != [cp.reference(s) for s in scenarios] and answers not in others:
+                told.append(what)
+        assert told, f"{slip}: no check tells {mistake.key} apart"
 
 
 # --- learner files that break: one line each ----------------------------------------------------

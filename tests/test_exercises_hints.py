@@ -111,6 +111,28 @@ MUTATIONS = [
     ("train_step", "forward_outside_tape",
      [("    with tf.GradientTape() as tape:\n        y_hat = model(x, training=True)\n",
        "    y_hat = model(x, training=True)\n    with tf.GradientTape() as tape:\n")]),
+    ("median_prune", "own_last_value",
+     [("mine, median = best(curve)", "mine, median = curve[epoch]")]),
+    ("median_prune", "others_value_not_best",
+     [("theirs = [best(other) for", "theirs = [other[epoch] for")]),
+    ("median_prune", "others_later_epochs",
+     [("theirs = [best(other) for",
+       "theirs = [(max if direction == 'max' else min)(other.values()) for")]),
+    ("median_prune", "mean_not_median", [("statistics.median(theirs)", "statistics.mean(theirs)")]),
+    ("median_prune", "min_trials_ignored", [("if len(theirs) < min_trials:", "if not theirs:")]),
+    ("median_prune", "warmup_ignored",
+     [("if epoch < after or epoch >= epochs:", "if epoch >= epochs:")]),
+    ("median_prune", "last_epoch_pruned",
+     [("if epoch < after or epoch >= epochs:", "if epoch < after:")]),
+    ("median_prune", "direction_ignored",
+     [("return mine < median if direction == \"max\" else mine > median", "return mine < median")]),
+    ("median_prune", "direction_ignored",  # losses taken as accuracies throughout
+     [("return mine < median if direction == \"max\" else mine > median", "return mine < median"),
+      ("return max(values) if direction == \"max\" else min(values)", "return max(values)")]),
+    ("median_prune", "others_not_reached_counted",
+     [("for other in others if epoch in other]", "for other in others]")]),
+    ("median_prune", "tie_pruned",
+     [("    if math.isclose(mine, median, rel_tol=1e-6):\n        return False\n", "")]),
 ]
 
 

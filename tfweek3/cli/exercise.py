@@ -41,8 +41,8 @@ def add_parser(subparsers) -> None:
         "exercise", help="practice: write the week's functions; the package checks them",
         description="The week's exercises: sample alpha and beta on the right scale, batch "
         "norm forward and backward, a batch-norm Keras layer, softmax and its cost, a "
-        "GradientTape step. `start` writes a file with the signature, the formula and TODO; "
-        "`check` runs your code against tfweek3's references (NumPy, Keras, finite "
+        "GradientTape step, the median stopping rule. `start` writes a file with the "
+        "signature, the formula and TODO; `check` runs your code against tfweek3's references (NumPy, Keras, finite "
         "differences) and names the classic mistakes it recognizes.",
     )
     parser.set_defaults(func=lambda args: _usage(parser), on_stop=lambda args: "stopped")

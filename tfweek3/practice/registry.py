@@ -105,6 +105,14 @@ EXERCISES: tuple[Exercise, ...] = (
         (Signature("train_step", ("model", "optimizer", "x", "y")),),
         "tfweek3.practice.checks_train_step", needs_tensorflow=True,
     ),
+    Exercise(
+        8, "median_prune",
+        "the median stopping rule: stop a trial whose best so far is below the others' median",
+        "3. Caviar: stop the losers early", "05_your_own_model",
+        (Signature("median_prune", ("curve", "others", "epoch", "direction", "epochs",
+                                    "min_trials", "after")),),
+        "tfweek3.practice.checks_pruning",
+    ),
 )
 
 
