@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OLD_COMMIT = "main"  # replaced by the commit before the trial-cost work, once it lands
+OLD_COMMIT = "f4c26ce"  # the last commit before the trial-cost work (issue 19)
 FIXED = ["--units", "25:25", "--layers", "2:2", "--batch-sizes", "32", "--batch-norm", "on",
          "--optimizers", "adam", "--no-tensorboard"]
 
