@@ -44,7 +44,7 @@ def test_accuracy(best: dict, config: SearchConfig) -> float:
     keras.utils.set_random_seed(config.seed)
     model = build_network(data.input_dim, data.num_classes,
                           hidden_units=(best["units"],) * best["layers"],
-                          batch_norm="manual" if best["batch_norm"] else None)
+                          batch_norm="manual" if best["batch_norm"] else None, seed=config.seed)
     train(model, data, epochs=config.epochs, batch_size=best["batch_size"],
           optimizer=best["optimizer"], learning_rate=best["learning_rate"], beta=best["beta"],
           seed=config.seed, verbose=0)

@@ -69,7 +69,8 @@ def model_fit_search(trials: int, epochs: int, seed: int, directory: str, data) 
             keras.utils.set_random_seed(seed)
             model = build_network(data.input_dim, data.num_classes,
                                   hidden_units=settings.hidden_units,
-                                  batch_norm="manual" if settings.batch_norm else None)
+                                  batch_norm="manual" if settings.batch_norm else None,
+                                  seed=seed)
             model.compile(optimizer=make_optimizer(settings.optimizer, settings.learning_rate,
                                                    settings.beta),
                           loss="categorical_crossentropy", metrics=["accuracy"])

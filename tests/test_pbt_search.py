@@ -112,7 +112,8 @@ def test_pbt_alone_copies_writes_its_schedule_and_the_replay_matches(tmp_path):
     data = load_dataset("digits", seed=1)
     keras.utils.set_random_seed(1)
     plan = best_schedule(trials, copier, config)
-    model = build_network(data.input_dim, data.num_classes, plan.hidden_units, plan.batch_norm)
+    model = build_network(data.input_dim, data.num_classes, plan.hidden_units, plan.batch_norm,
+                          seed=1)
     result = train_on_schedule(model, data, plan, checkpoint_dir=str(tmp_path / "copier"),
                                seed=1, verbose=0)
     np.testing.assert_allclose(result.history["val_loss"],

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
     keras.utils.set_random_seed(args.seed)
     model = build_network(data.input_dim, data.num_classes, hidden_units=args.hidden,
-                          batch_norm=args.batch_norm)
+                          batch_norm=args.batch_norm, seed=args.seed)
     start = time.perf_counter()
     common = {"seed": args.seed, "patience": args.patience,
               "checkpoint_dir": os.path.join(args.out, "checkpoints"), "resume": args.resume,

@@ -161,7 +161,7 @@ def _restore(config: BabysitConfig, data: Dataset, epochs: int):
 
     keras.utils.set_random_seed(config.seed)
     model = build_network(data.input_dim, data.num_classes, config.hidden_units,
-                          config.batch_norm)
+                          config.batch_norm, seed=config.seed)
     return train(model, data, epochs=epochs, batch_size=config.batch_size,
                  optimizer=config.optimizer, learning_rate=config.learning_rate,
                  beta=config.beta, seed=config.seed, resume=True, verbose=0,
@@ -178,7 +178,7 @@ def retrain_test(record: dict[str, Any], config: SearchConfig, data: Dataset) ->
 
     keras.utils.set_random_seed(config.seed)
     model = build_network(data.input_dim, data.num_classes, (record["units"],) * record["layers"],
-                          BATCH_NORM_LAYER if record["batch_norm"] else None)
+                          BATCH_NORM_LAYER if record["batch_norm"] else None, seed=config.seed)
     result = train(model, data, epochs=config.epochs, batch_size=record["batch_size"],
                    optimizer=record["optimizer"], learning_rate=record["learning_rate"],
                    beta=record["beta"], seed=config.seed, verbose=0)
@@ -211,7 +211,7 @@ def replay_test(schedule_file: str, data: Dataset, seed: int, directory: str) ->
     schedule = load_schedule(schedule_file)
     keras.utils.set_random_seed(seed)
     model = build_network(data.input_dim, data.num_classes, schedule.hidden_units,
-                          schedule.batch_norm)
+                          schedule.batch_norm, seed=seed)
     result = train_on_schedule(model, data, schedule, checkpoint_dir=directory, seed=seed,
                                verbose=0)
     return {"val": result.history["val_accuracy"][-1],

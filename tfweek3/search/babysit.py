@@ -144,7 +144,7 @@ def babysit(config: BabysitConfig, *, overwrite: bool = False,
     data = load_dataset(config.dataset, seed=config.seed)
     keras.utils.set_random_seed(config.seed)
     model = build_network(data.input_dim, data.num_classes, hidden_units=config.hidden_units,
-                          batch_norm=config.batch_norm)
+                          batch_norm=config.batch_norm, seed=config.seed)
     done = epochs_done(str(checkpoints))
     history: dict[str, list[float]] = {}
     result = BabysitResult(history=history)

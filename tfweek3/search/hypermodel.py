@@ -10,18 +10,58 @@ epoch) instead of Model.fit, and hands every epoch to the tuner's callbacks as
 Model.fit would, so that pruning, epoch reports, TensorBoard and
 population-based training work the same. Every trial's initial weights come
 from the same seed: trials differ by their hyperparameters only.
+
+A trial costs its epochs, not its set-up: building a Keras model, tracing its
+epoch and evaluation (training/steps.py) and compiling batch norm's passes
+cost more than ten epochs on digits. So a search's trials of one architecture
+(hidden layers, batch norm, optimizer, mini-batch size) share one network:
+`build_for_trial` gives it back with its initial weights (the seed's draw, as
+a new build would make), a reset optimizer, and the trial's alpha and beta
+assigned to variables, and `fit` reuses its compiled steps (and runs them
+without TensorFlow's graph optimizer, steps.py). Only SGD's
+momentum is a number the step is traced with: a momentum trial with a new
+beta traces its steps again. `build` makes a new network, as KerasTuner's
+get_best_models needs (a model the search will not reset).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import dataclass
+
 import keras
 import keras_tuner as kt
+import numpy as np
+import tensorflow as tf
 
-from tfweek3.search.space import BATCH_NORM_LAYER, SearchSpace, define_hyperparameters
+from tfweek3.search.space import (
+    BATCH_NORM_LAYER,
+    SearchSpace,
+    TrialSettings,
+    define_hyperparameters,
+)
 from tfweek3.training.data import Dataset
 from tfweek3.training.loop import train
 from tfweek3.training.network import build_network
-from tfweek3.training.optimizers import make_optimizer
+from tfweek3.training.optimizers import (
+    hold_beta_in_variable,
+    make_optimizer,
+    reset_optimizer,
+)
+from tfweek3.training.steps import TrainSteps, compile_steps, without_graph_optimizer
+
+KEPT_NETWORKS = 32  # architectures kept at once; the least recently used one goes first
+
+
+@dataclass
+class Network:
+    """One architecture's network, shared by the trials that draw it."""
+
+    model: keras.Model
+    initial_weights: list[np.ndarray]
+    beta: tf.Variable | None  # the optimizer's beta as a variable (None: SGD's float)
+    steps: TrainSteps | None = None
+    traced_with: tuple | None = None  # steps' (optimizer, examples, SGD's momentum)
 
 
 class CourseHyperModel(kt.HyperModel):
@@ -34,17 +74,59 @@ class CourseHyperModel(kt.HyperModel):
         self.space = space
         self.grid_points = grid_points
         self.seed = seed
+        self.networks: OrderedDict[tuple, Network] = OrderedDict()
 
     def build(self, hp):
+        """A new network for the hyperparameters `hp`, compiled with their optimizer."""
         settings = define_hyperparameters(hp, self.space, self.grid_points)
-        keras.utils.set_random_seed(self.seed)  # the same initial draw in every trial
         model = build_network(self.data.input_dim, self.data.num_classes,
                               hidden_units=settings.hidden_units,
-                              batch_norm=BATCH_NORM_LAYER if settings.batch_norm else None)
+                              batch_norm=BATCH_NORM_LAYER if settings.batch_norm else None,
+                              seed=self.seed)  # the same initial draw in every trial
         # Compiled for its optimizer only (PBT copies the optimizer's state); `fit` trains it.
         model.compile(optimizer=make_optimizer(settings.optimizer, settings.learning_rate,
                                                settings.beta))
         return model
+
+    def build_for_trial(self, hp):
+        """The network of the trial's architecture as a new build would give it: its initial
+        weights, a fresh optimizer state, the trial's alpha and beta (see the module's
+        docstring). Called by the tuner for each trial, in place of `build`."""
+        settings = define_hyperparameters(hp, self.space, self.grid_points)
+        key = architecture(settings)
+        network = self.networks.get(key)
+        if network is None:
+            model = self.build(hp)
+            model.optimizer.build(model.trainable_variables)
+            network = Network(model, model.get_weights(),
+                              hold_beta_in_variable(model.optimizer, settings.optimizer))
+            self.networks[key] = network
+            if len(self.networks) > KEPT_NETWORKS:
+                self.networks.popitem(last=False)
+        else:
+            self.networks.move_to_end(key)
+            network.model.set_weights(network.initial_weights)
+            reset_optimizer(network.model.optimizer)
+        optimizer = network.model.optimizer
+        optimizer.learning_rate = settings.learning_rate
+        if network.beta is not None:
+            network.beta.assign(settings.beta)
+        elif settings.optimizer == "momentum":
+            optimizer.momentum = settings.beta
+        return network.model
+
+    def compiled_steps(self, settings: TrialSettings, model: keras.Model,
+                       data: Dataset) -> TrainSteps | None:
+        """The compiled steps of `model` when it is a kept network (compiled the first time)."""
+        network = self.networks.get(architecture(settings))
+        if network is None or network.model is not model:
+            return None  # a network of `build`: train compiles its own
+        optimizer = model.optimizer
+        traced_with = (id(optimizer), len(data.x_train), getattr(optimizer, "momentum", None))
+        if network.steps is None or network.traced_with != traced_with:
+            network.steps = compile_steps(model, model.optimizer, data, settings.batch_size)
+            network.traced_with = traced_with
+        return network.steps
 
     def fit(self, hp, model, data: Dataset | None = None, *, epochs: int = 10,
             initial_epoch: int = 0, callbacks=None, **kwargs):
@@ -63,8 +145,15 @@ class CourseHyperModel(kt.HyperModel):
             callback_list.on_epoch_end(epoch - 1, logs)
             return model.stop_training
 
-        train(model, data, epochs=epochs, initial_epoch=initial_epoch,
-              batch_size=settings.batch_size, optimizer=model.optimizer, seed=self.seed,
-              verbose=0, on_epoch_end=report)
+        with without_graph_optimizer():
+            train(model, data, epochs=epochs, initial_epoch=initial_epoch,
+                  batch_size=settings.batch_size, optimizer=model.optimizer, seed=self.seed,
+                  verbose=0, on_epoch_end=report,
+                  steps=self.compiled_steps(settings, model, data))
         callback_list.on_train_end()
         return history
+
+
+def architecture(settings: TrialSettings) -> tuple:
+    """What a network's compiled steps depend on, besides alpha and beta."""
+    return settings.hidden_units, settings.batch_norm, settings.optimizer, settings.batch_size

@@ -17,7 +17,8 @@ network with `training=False`, which uses those moving averages (the note's
 Speed: the course's assignment runs this loop eagerly, one Python iteration per
 mini-batch. Here a whole epoch is one call of a tf.function that loops over the
 tf.data mini-batches in the graph, and evaluation is one compiled call, so
-Python runs once per epoch, not once per step.
+Python runs once per epoch, not once per step (steps.py; a caller that trains
+one model many times compiles them once and passes them as `steps`).
 
 Checkpoints (tf.train.CheckpointManager, one per epoch) hold the model, the
 optimizer (its moments and iteration count), the number of epochs done, the
@@ -38,7 +39,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfweek3.layers.softmax import cost
 from tfweek3.training import stopping
 from tfweek3.training.checkpoints import (
     CHECKPOINT_NAME,
@@ -48,10 +48,10 @@ from tfweek3.training.checkpoints import (
 )
 from tfweek3.training.data import Dataset, make_batches
 from tfweek3.training.divergence import DivergedError
-from tfweek3.training.evaluation import compile_evaluate, correct
 from tfweek3.training.names import DIRECTIONS, HISTORY_KEYS, best_epoch
 from tfweek3.training.network import loss_forward
 from tfweek3.training.optimizers import make_optimizer
+from tfweek3.training.steps import TrainSteps, compile_steps, lecture_step
 
 
 @dataclass
@@ -97,6 +97,7 @@ def train(
     jit_compile: bool = False,
     verbose: int = 1,
     on_epoch_end: Callable[[int, dict[str, float]], bool | None] | None = None,
+    steps: TrainSteps | None = None,
 ) -> TrainResult:
     """Train `model` on `data` with mini-batch gradient descent; return the model and its history.
 
@@ -120,22 +121,21 @@ def train(
     log_dir: TensorBoard scalars every epoch in log_dir/train and log_dir/validation.
     on_epoch_end(epoch, logs): called after each epoch (numbered from 1) with
     that epoch's history entries; returning True stops training.
+    steps: the compiled functions of an earlier call for this model, optimizer
+    and batch_size (steps.compile_steps), reused instead of traced again.
     Raises DivergedError when the loss becomes NaN or infinite.
     """
     _check_arguments(data, epochs, batch_size, patience, monitor, resume, checkpoint_dir)
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, learning_rate, beta)
     learning_rate = float(optimizer.learning_rate)
-    if not optimizer.built:  # (a built one may hold restored moments: keep them)
-        optimizer.build(model.trainable_variables)
-
-    forward, from_logits = loss_forward(model)
     steps_per_epoch = -(-len(data.x_train) // batch_size)  # ceil(m / batch_size)
-    train_step = _train_step(forward, from_logits, optimizer, model.trainable_variables)
-    if jit_compile:
-        train_step = tf.function(train_step, jit_compile=True)
-    train_epoch = _compile_train_epoch(train_step, steps_per_epoch)
-    evaluate_fn = compile_evaluate(forward, from_logits, data.input_dim, data.num_classes)
+    if steps is None:
+        steps = compile_steps(model, optimizer, data, batch_size, jit_compile)
+    elif not steps.serve(model, optimizer, batch_size, steps_per_epoch):
+        raise ValueError("steps were compiled for another model, optimizer, batch_size or "
+                         "number of training examples")
+    train_epoch, evaluate_fn = steps.train_epoch, steps.evaluate
 
     # --- state: fresh, or restored from a checkpoint ---
     data_seed = tf.Variable(seed, dtype=tf.int64, trainable=False)
@@ -224,10 +224,6 @@ def train(
         for writer in (writers or {}).values():
             writer.close()
 
-    traces = {"train_epoch": train_epoch.experimental_get_tracing_count(),
-              "evaluate": evaluate_fn.experimental_get_tracing_count()}
-    if jit_compile:
-        traces["train_step"] = train_step.experimental_get_tracing_count()
     return TrainResult(
         model=model,
         optimizer=optimizer,
@@ -235,7 +231,7 @@ def train(
         epochs_run=len(history["loss"]),
         stopped_early=stopped_early,
         best_epoch=best_epoch(history[monitor], monitor),
-        traces=traces,
+        traces=steps.traces(),
     )
 
 
@@ -246,7 +242,7 @@ def make_train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer) -
     when the model ends in a SoftmaxClassifier), its gradients, the optimizer's
     update. Returns J before the update and the number of examples classified right.
     """
-    return _train_step(*loss_forward(model), optimizer, model.trainable_variables)
+    return lecture_step(*loss_forward(model), optimizer, model.trainable_variables)
 
 
 class OneTracePerModel(logging.Filter):
@@ -264,45 +260,6 @@ def quiet_retracing() -> None:
     logger = tf.get_logger()
     if not any(isinstance(f, OneTracePerModel) for f in logger.filters):
         logger.addFilter(OneTracePerModel())
-
-
-def _train_step(forward, from_logits, optimizer, weights):
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            out = forward(x, training=True)  # batch norm: the batch's mu and sigma2
-            loss = cost(y, out, from_logits=from_logits)
-        grads = tape.gradient(loss, weights)
-        optimizer.apply_gradients(zip(grads, weights))
-        return loss, correct(y, out)
-
-    return train_step
-
-
-def _compile_train_epoch(train_step, steps_per_epoch: int):
-    """The compiled epoch: steps_per_epoch mini-batches, looped over in the graph."""
-
-    @tf.function
-    def train_epoch(batches):
-        """One epoch from the iterator `batches`; returns the mean loss and accuracy over its
-        examples, and the first step whose loss is NaN or infinite (-1 if none) with that loss."""
-        total_loss = tf.constant(0.0)
-        total_correct = tf.constant(0.0)
-        count = tf.constant(0.0)
-        bad_step = tf.constant(-1)
-        bad_loss = tf.constant(0.0)
-        for step in tf.range(steps_per_epoch):
-            x, y = next(batches)
-            loss, correct = train_step(x, y)
-            m = tf.cast(tf.shape(x)[0], tf.float32)
-            first_bad = (bad_step < 0) & ~tf.math.is_finite(loss)
-            bad_step = tf.where(first_bad, step, bad_step)
-            bad_loss = tf.where(first_bad, loss, bad_loss)
-            total_loss += loss * m
-            total_correct += correct
-            count += m
-        return total_loss / count, total_correct / count, bad_step, bad_loss
-
-    return train_epoch
 
 
 def _epochs_without_improvement(values: list[float], monitor: str) -> int:

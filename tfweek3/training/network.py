@@ -32,12 +32,17 @@ def build_network(
     num_classes: int,
     hidden_units: Sequence[int] = (25, 12),
     batch_norm: str | None = "manual",
+    seed: int | None = None,
 ) -> keras.Model:
     """LINEAR -> BN -> RELU per hidden layer, then SoftmaxClassifier; returns probabilities.
 
     batch_norm: "manual" (ManualBatchNorm, the note's formulas), "keras"
     (keras.layers.BatchNormalization) or None / "none" (the assignment's network).
-    Call `keras.utils.set_random_seed(seed)` first for reproducible initial weights.
+    seed: the initial weights are drawn from it alone (layer k from seed + k),
+    the same for every network of the same shape. None: from Keras's global
+    random state, reproducible after `keras.utils.set_random_seed(seed)` (which
+    also empties TensorFlow's caches of compiled kernels, a cost a search that
+    builds many networks avoids by passing `seed`).
     """
     if batch_norm is None:
         batch_norm = "none"
@@ -50,16 +55,21 @@ def build_network(
         if int(units) != units or units < 1:
             raise ValueError(f"hidden_units must be positive integers; got {hidden_units!r}")
 
+    def glorot(layer: int):
+        return "glorot_uniform" if seed is None else keras.initializers.GlorotUniform(seed + layer)
+
     inputs = keras.Input(shape=(int(input_dim),), name="x")
     a = inputs
     for layer, units in enumerate(hidden_units, start=1):
-        a = keras.layers.Dense(int(units), use_bias=batch_norm == "none", name=f"linear_{layer}")(a)
+        a = keras.layers.Dense(int(units), use_bias=batch_norm == "none", name=f"linear_{layer}",
+                               kernel_initializer=glorot(layer))(a)
         if batch_norm == "manual":
             a = ManualBatchNorm(name=f"batch_norm_{layer}")(a)
         elif batch_norm == "keras":
             a = keras.layers.BatchNormalization(name=f"batch_norm_{layer}")(a)
         a = keras.layers.ReLU(name=f"relu_{layer}")(a)
-    outputs = SoftmaxClassifier(num_classes, name="softmax")(a)
+    outputs = SoftmaxClassifier(num_classes, kernel_initializer=glorot(len(hidden_units) + 1),
+                                name="softmax")(a)
     name = "softmax_regression" if not hidden_units else "course_network"
     return keras.Model(inputs, outputs, name=name)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import keras
+import tensorflow as tf
 
 from tfweek3.training.names import OPTIMIZERS
 
@@ -30,3 +31,29 @@ def make_optimizer(name: str, learning_rate: float = 1e-3,
     if name == "adam":
         return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta)
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
+
+
+# Where each optimizer keeps beta. Adam and RMSprop read theirs through a tensor cast in
+# their update, so it may be a variable; SGD compares `momentum != 0` in Python, so its
+# momentum must stay a number (a compiled step keeps the value it was traced with).
+BETA_ATTRIBUTES = {"momentum": "momentum", "rmsprop": "rho", "adam": "beta_1"}
+
+
+def hold_beta_in_variable(optimizer: keras.optimizers.Optimizer, name: str) -> tf.Variable | None:
+    """Replace the beta of Adam or RMSprop (`name` as make_optimizer's) by a tf.Variable of
+    its value and return it: assigning it changes beta without tracing the step again.
+    None for "sgd" and "momentum", whose beta stays a float."""
+    attribute = BETA_ATTRIBUTES.get(name)
+    if name == "momentum" or attribute is None:
+        return None
+    variable = tf.Variable(float(getattr(optimizer, attribute)), trainable=False,
+                           dtype=tf.float32, name=attribute)
+    setattr(optimizer, attribute, variable)
+    return variable
+
+
+def reset_optimizer(optimizer: keras.optimizers.Optimizer) -> None:
+    """Put a built optimizer back as it was before its first step: every moment and the
+    iteration count to zero (the learning rate too: set it after)."""
+    for variable in optimizer.variables:
+        variable.assign(keras.ops.zeros_like(variable))

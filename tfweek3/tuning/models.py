@@ -32,13 +32,25 @@ def build_config_path(tuner, trial_id: str) -> str:
     return storage.join(tuner.get_trial_dir(trial_id), "build_config.json")
 
 
-def build(tuner, hp) -> keras.Model:
-    """The model of the hyperparameters `hp`."""
-    keras.backend.clear_session(free_memory=tuner.free_memory)  # (a full gc.collect() with it)
-    if tuner.seed is not None:
-        keras.utils.set_random_seed(tuner.seed)
+def build(tuner, hp, for_trial: bool = False) -> keras.Model:
+    """The model of the hyperparameters `hp`.
+
+    for_trial: the model a trial trains. A hypermodel with a method
+    `build_for_trial(hp)` is asked with it instead of `build`, and may give back
+    a model it keeps from an earlier trial, reset (the course network keeps one
+    per architecture, compiled once). Keras's session is then left as it is
+    (its models are still in use), and the hypermodel draws its own initial
+    weights: keras.utils.set_random_seed also empties TensorFlow's caches of
+    compiled kernels, which a kept model would rebuild at its next call (about
+    0.2 s for the course network, more than ten of its epochs on digits).
+    """
+    keep = for_trial and hasattr(tuner.hypermodel, "build_for_trial")
+    if not keep:
+        keras.backend.clear_session(free_memory=tuner.free_memory)  # (gc.collect() with it)
+        if tuner.seed is not None:
+            keras.utils.set_random_seed(tuner.seed)
     with distributed(tuner):
-        model = tuner.hypermodel.build(hp)
+        model = tuner.hypermodel.build_for_trial(hp) if keep else tuner.hypermodel.build(hp)
         if not isinstance(model, keras.Model):
             raise kt.errors.FatalTypeError(
                 "Expected the model-building function, or HyperModel.build() to return a valid "

@@ -32,7 +32,8 @@ KerasTuner's distributed mode (KERASTUNER_TUNER_ID, _ORACLE_IP, _ORACLE_PORT).
   (results.py): trials.csv / trials.json, best_hyperparameters.json,
   scores.png, curves.png, parallel.png, importance.csv / importance.png, and
   TensorBoard logs with each trial's hyperparameters (HParams dashboard);
-* with `seed`, each trial's model is built after keras.utils.set_random_seed(seed):
+* with `seed`, each trial's model is built after keras.utils.set_random_seed(seed)
+  (or by the hypermodel's own build_for_trial, which draws them itself, models.py):
   the same draw of initial weights in every trial, so that trials differ by
   their hyperparameters only, and a search is the same run after run.
 """
@@ -228,7 +229,7 @@ class EpochTuner(kt.Tuner):
         execution, and AutoKeras overrides it: it is kept under this name so that
         an override of it still runs (keras_tuner_internals.PRIVATE_NAMES).
         """
-        model = models.build(self, trial.hyperparameters)
+        model = models.build(self, trial.hyperparameters, for_trial=True)
         self.start_from(trial, model)
         result = self.hypermodel.fit(trial.hyperparameters, model, *args, **kwargs)
         models.keep_build_config(self, trial.trial_id, model)
