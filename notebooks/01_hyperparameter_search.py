@@ -323,7 +323,7 @@ plot_curves(pruned.records, "val_accuracy", epochs=PRUNE_EPOCHS)
 # have reached; the rule bets that a trial below the median now stays below the best later. The bet
 # can lose (a slow starter cut before it catches up), which is why the first epochs are spared and
 # why it is worth comparing the best with and without pruning, as above;
-# `benchmarks/bench_pruning.py` does it over 5 seeds (README).
+# `benchmarks/bench_pruning.py` does it over 5 seeds (docs/benchmarks.md).
 
 # %% [markdown]
 # ### Which hyperparameters mattered?
@@ -519,7 +519,7 @@ for row in pbt_table:
 # ## Try it yourself
 #
 # Write this section's samplers yourself; `tfweek3 exercise check` runs 20000 of your draws
-# against the package's and names the classic mistakes (see "Practice" in the README). In a
+# against the package's and names the classic mistakes (see docs/practice.md). In a
 # terminal, in the folder where you want the files:
 #
 # ```

@@ -397,7 +397,7 @@ print("7. test-time accuracy, batch norm -> renormalization: "
 #
 # Write this section's formulas yourself; `tfweek3 exercise check` compares them with the NumPy
 # reference, finite differences and `keras.layers.BatchNormalization`, and names the classic
-# mistakes (see "Practice" in the README). In a terminal:
+# mistakes (see docs/practice.md). In a terminal:
 #
 # ```
 # tfweek3 exercise start batch_norm_forward    # writes batch_norm_forward.py, with TODO

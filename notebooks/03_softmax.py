@@ -181,7 +181,7 @@ print(f"dJ/dz: GradientTape vs (y_hat - y)/m {gradients['tape_vs_formula']:.1e},
 #
 # Write softmax and the cost yourself; `tfweek3 exercise check` compares them with the NumPy
 # reference (logits around 1000 and float32 included) and names the classic mistakes (see
-# "Practice" in the README). In a terminal:
+# docs/practice.md). In a terminal:
 #
 # ```
 # tfweek3 exercise start softmax_cost    # writes softmax_cost.py, with TODO

@@ -193,8 +193,8 @@ print(f"   one epoch of tfweek3.train: {epoch_time['seconds_per_epoch'] * 1000:.
 # ## Try it yourself
 #
 # Write the lecture's training step yourself; `tfweek3 exercise check` runs it beside
-# `tfweek3.make_train_step` on the course network and names the classic mistakes (see "Practice"
-# in the README). In a terminal:
+# `tfweek3.make_train_step` on the course network and names the classic mistakes (see
+# docs/practice.md). In a terminal:
 #
 # ```
 # tfweek3 exercise start train_step    # writes train_step.py, with TODO

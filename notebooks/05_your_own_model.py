@@ -316,8 +316,8 @@ for row in hyperband_rows:
 # %% [markdown]
 # ## 7. Two weak claims, on larger data when it is here
 #
-# On the 1,797 digits two of the note's claims came out weak (README, "Random against grid" and
-# "PBT against random search, same number of epochs"): a 4 x 4 grid over $\alpha$ and
+# On the 1,797 digits two of the note's claims came out weak (docs/benchmarks.md, "Random against
+# grid" and "PBT against random search"): a 4 x 4 grid over $\alpha$ and
 # $1 - \beta$ beat random search, because with momentum both move the step together; and PBT's
 # lead over random search on the validation set came out, in the default space, as a tie on the
 # test set. With 288 validation images every score is noisy, and larger data would say more:
@@ -439,7 +439,7 @@ for name, table in (("grid vs random", grid_table), ("pbt vs random", pbt_table)
 # - Change the model: a second convolution, `hp.Choice("optimizer", ["sgd", "adam"])`, a wider
 #   range for $\alpha$. Nothing else changes; the tuners take any `build(hp)` that returns a
 #   compiled model. The same model on the command line:
-#   `tfweek3 tune --model my_model.py:build_model --prune median` (README, "Your own model").
+#   `tfweek3 tune --model my_model.py:build_model --prune median` (docs/search.md, "Your own model").
 # - Change the parameters cell: more trials, `prune_min_trials` or `prune_after` in
 #   `RandomSearch`, `ready_epochs` in `PopulationBasedTraining`, the grid of section 7.
 # - Put the Fashion-MNIST files in Keras's cache (`~/.keras/datasets/fashion-mnist/`, as

@@ -71,7 +71,7 @@ def test_a_killed_worker_is_replaced_and_every_trial_counts_once(tmp_path):
 
 
 def test_chief_and_workers_share_one_search_by_hand(tmp_path):
-    """The multi-host recipe of the README, on one host: same command, variables set by hand."""
+    """The multi-host recipe of docs/search.md, on one host: same command, variables set by hand."""
     folder = tmp_path / "by_hand"
     port = str(distributed.free_port())
     common = ("--trials", "2", "--epochs", "1", "--dir", str(folder), "--units", "8",

@@ -346,9 +346,9 @@ def test_every_notebook_has_exercises():
     assert sorted({e.notebook for e in registry.EXERCISES}) == names
 
 
-def test_readme_practice_section_names_every_exercise():
-    text = (ROOT / "README.md").read_text()
-    section = text.split("\n## Practice\n", 1)[1].split("\n## ", 1)[0]
+def test_practice_page_names_every_exercise():
+    section = (ROOT / "docs" / "practice.md").read_text().split("\n## The exercises\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
     for name in NAMES:
         assert f"`{name}`" in section
 

@@ -1,11 +1,12 @@
 """Several hosts, for real: the chief and two workers each in a network namespace of its own
 (`ip netns`), each worker joined to the chief by a veth pair with addresses of its own, as separate
 hosts on a network would be; the search folder is shared (one filesystem, as NFS would share it).
-A pbt search and a random search run across them to the end, with the README's by-hand recipe.
+A pbt search and a random search run across them to the end, with the by-hand recipe of
+docs/search.md.
 
 Creating namespaces needs root and iproute2; without them the tests skip, saying why. To run
-them: `sudo env PYTHONPATH=$PWD python -m pytest tests/test_multihost.py -v` (README, "Several
-hosts").
+them: `sudo env PYTHONPATH=$PWD python -m pytest tests/test_multihost.py -v` (docs/search.md,
+"On several hosts").
 """
 
 import csv

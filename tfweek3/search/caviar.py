@@ -14,7 +14,7 @@ started in their own session, so that a Ctrl-C in the terminal reaches the
 supervisor alone, which then stops them with SIGTERM and waits for them.
 
 On several hosts, run the same `tfweek3 tune` command in each process with the
-variables set by hand (see README): the chief on one host, workers anywhere.
+variables set by hand (see docs/search.md): the chief on one host, workers anywhere.
 """
 
 from __future__ import annotations
