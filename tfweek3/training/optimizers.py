@@ -33,18 +33,18 @@ def make_optimizer(name: str, learning_rate: float = 1e-3,
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
 
 
-# Where each optimizer keeps beta. Adam and RMSprop read theirs through a tensor cast in
-# their update, so it may be a variable; SGD compares `momentum != 0` in Python, so its
-# momentum must stay a number (a compiled step keeps the value it was traced with).
-BETA_ATTRIBUTES = {"momentum": "momentum", "rmsprop": "rho", "adam": "beta_1"}
+# The optimizers that read beta through a tensor cast in their update, and where they keep it:
+# there it may be a variable. SGD compares `momentum != 0` in Python, so its momentum must stay
+# a number (a compiled step keeps the value it was traced with).
+VARIABLE_BETA = {"rmsprop": "rho", "adam": "beta_1"}
 
 
 def hold_beta_in_variable(optimizer: keras.optimizers.Optimizer, name: str) -> tf.Variable | None:
     """Replace the beta of Adam or RMSprop (`name` as make_optimizer's) by a tf.Variable of
     its value and return it: assigning it changes beta without tracing the step again.
     None for "sgd" and "momentum", whose beta stays a float."""
-    attribute = BETA_ATTRIBUTES.get(name)
-    if name == "momentum" or attribute is None:
+    attribute = VARIABLE_BETA.get(name)
+    if attribute is None:
         return None
     variable = tf.Variable(float(getattr(optimizer, attribute)), trainable=False,
                            dtype=tf.float32, name=attribute)
