@@ -246,8 +246,11 @@ def test_code_that_hangs_stops_at_the_time_limit(tmp_path, capsys):
 
 def test_code_the_time_limit_cannot_reach_is_stopped_by_the_parent(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(exercise_cli, "STARTUP_SECONDS", 3.0)
+    # The alarm ignored, as code inside TensorFlow or NumPy would not notice it. (Blocking
+    # SIGALRM in this thread is not enough: on Python 3.13 the alarm still reached the check,
+    # delivered through another of the process's threads.)
     path = write(tmp_path, "import signal\n\n\ndef sample_alpha(low, high, size, rng):\n"
-                           "    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])\n"
+                           "    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
                            "    while True:\n        pass\n")
     assert main(["exercise", "check", "1", "--file", str(path), "--time-limit", "0.5"]) == 1
     out = capsys.readouterr().out.splitlines()
