@@ -35,6 +35,7 @@ from tfweek3.training.data import Dataset
 from tfweek3.training.evaluation import accuracy
 from tfweek3.training.loop import train
 from tfweek3.training.network import build_network
+from tfweek3.training.steps import epoch_steps
 
 
 def batch_norm_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -110,7 +111,7 @@ def track_moving_vs_exact(data: Dataset, *, epochs: int = 20, optimizer: str = "
     result = train(model, data, epochs=epochs, optimizer=optimizer, learning_rate=learning_rate,
                    batch_size=batch_size, seed=seed, verbose=0, on_epoch_end=compare)
     return MovingVsExact([layer.name for layer in layers], np.array(mean_gaps),
-                         np.array(variance_gaps), -(-len(data.x_train) // batch_size),
+                         np.array(variance_gaps), epoch_steps(len(data.x_train), batch_size),
                          layers[0].momentum, model, result.history)
 
 

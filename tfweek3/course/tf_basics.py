@@ -32,6 +32,7 @@ import tensorflow as tf
 from tfweek3.training.data import Dataset
 from tfweek3.training.loop import make_train_step, train
 from tfweek3.training.network import build_network
+from tfweek3.training.steps import epoch_steps
 
 
 def minimize_quadratic(steps: int = 1000, learning_rate: float = 0.1, w0: float = 0.0,
@@ -105,7 +106,7 @@ def time_epochs(data: Dataset, *, epochs: int = 5, batch_size: int = 32,
           on_epoch_end=lambda epoch, logs: stamps.append(time.perf_counter()))
     durations = np.diff(stamps)[1:] if epochs > 1 else np.diff(stamps)
     return {"seconds_per_epoch": float(np.median(durations)),
-            "steps_per_epoch": -(-len(data.x_train) // batch_size)}
+            "steps_per_epoch": epoch_steps(len(data.x_train), batch_size)}
 
 
 def plot_quadratic(run: dict[str, np.ndarray]):

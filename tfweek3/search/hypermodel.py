@@ -48,7 +48,12 @@ from tfweek3.training.optimizers import (
     make_optimizer,
     reset_optimizer,
 )
-from tfweek3.training.steps import TrainSteps, compile_steps, without_graph_optimizer
+from tfweek3.training.steps import (
+    TrainSteps,
+    compile_steps,
+    epoch_steps,
+    without_graph_optimizer,
+)
 
 KEPT_NETWORKS = 32  # architectures kept at once; the least recently used one goes first
 
@@ -61,7 +66,7 @@ class Network:
     initial_weights: list[np.ndarray]
     beta: tf.Variable | None  # the optimizer's beta as a variable (None: SGD's float)
     steps: TrainSteps | None = None
-    traced_with: tuple | None = None  # steps' (optimizer, examples, SGD's momentum)
+    traced_momentum: float | None = None  # SGD's momentum when steps were traced
 
 
 class CourseHyperModel(kt.HyperModel):
@@ -122,10 +127,12 @@ class CourseHyperModel(kt.HyperModel):
         if network is None or network.model is not model:
             return None  # a network of `build`: train compiles its own
         optimizer = model.optimizer
-        traced_with = (id(optimizer), len(data.x_train), getattr(optimizer, "momentum", None))
-        if network.steps is None or network.traced_with != traced_with:
-            network.steps = compile_steps(model, model.optimizer, data, settings.batch_size)
-            network.traced_with = traced_with
+        momentum = getattr(optimizer, "momentum", None)
+        if (network.steps is None or network.traced_momentum != momentum
+                or not network.steps.serve(model, optimizer, settings.batch_size,
+                                           epoch_steps(len(data.x_train), settings.batch_size))):
+            network.steps = compile_steps(model, optimizer, data, settings.batch_size)
+            network.traced_momentum = momentum
         return network.steps
 
     def fit(self, hp, model, data: Dataset | None = None, *, epochs: int = 10,
@@ -137,7 +144,7 @@ class CourseHyperModel(kt.HyperModel):
         history = keras.callbacks.History()
         callback_list = keras.callbacks.CallbackList(
             list(callbacks or []) + [history], model=model, epochs=epochs, verbose=0,
-            steps=-(-len(data.x_train) // settings.batch_size))
+            steps=epoch_steps(len(data.x_train), settings.batch_size))
         model.stop_training = False
         callback_list.on_train_begin()
 

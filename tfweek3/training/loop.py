@@ -51,7 +51,7 @@ from tfweek3.training.divergence import DivergedError
 from tfweek3.training.names import DIRECTIONS, HISTORY_KEYS, best_epoch
 from tfweek3.training.network import loss_forward
 from tfweek3.training.optimizers import make_optimizer
-from tfweek3.training.steps import TrainSteps, compile_steps, lecture_step
+from tfweek3.training.steps import TrainSteps, compile_steps, epoch_steps, lecture_step
 
 
 @dataclass
@@ -129,7 +129,7 @@ def train(
     if isinstance(optimizer, str):
         optimizer = make_optimizer(optimizer, learning_rate, beta)
     learning_rate = float(optimizer.learning_rate)
-    steps_per_epoch = -(-len(data.x_train) // batch_size)  # ceil(m / batch_size)
+    steps_per_epoch = epoch_steps(len(data.x_train), batch_size)
     if steps is None:
         steps = compile_steps(model, optimizer, data, batch_size, jit_compile)
     elif not steps.serve(model, optimizer, batch_size, steps_per_epoch):

@@ -80,7 +80,7 @@ def compile_steps(model: keras.Model, optimizer: keras.optimizers.Optimizer, dat
     if not optimizer.built:  # (a built one may hold restored moments: keep them)
         optimizer.build(model.trainable_variables)
     forward, from_logits = loss_forward(model)
-    steps_per_epoch = -(-len(data.x_train) // batch_size)  # ceil(m / batch_size)
+    steps_per_epoch = epoch_steps(len(data.x_train), batch_size)
     train_step = lecture_step(forward, from_logits, optimizer, model.trainable_variables)
     jitted = tf.function(train_step, jit_compile=True) if jit_compile else None
     return TrainSteps(
@@ -88,6 +88,11 @@ def compile_steps(model: keras.Model, optimizer: keras.optimizers.Optimizer, dat
         train_epoch=compile_train_epoch(jitted or train_step, steps_per_epoch),
         evaluate=compile_evaluate(forward, from_logits, data.input_dim, data.num_classes),
         train_step=jitted)
+
+
+def epoch_steps(examples: int, batch_size: int) -> int:
+    """The mini-batches of an epoch: ceil(examples / batch_size), the last one holding the rest."""
+    return -(-examples // batch_size)
 
 
 @contextlib.contextmanager
