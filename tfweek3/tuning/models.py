@@ -67,13 +67,16 @@ def keep_build_config(tuner, trial_id: str, model: keras.Model) -> None:
     storage.write_text(build_config_path(tuner, trial_id), json.dumps(model.get_build_config()))
 
 
-def rebuild(model: keras.Model, config: dict | None) -> None:
-    """Build a model that is not built yet from its build config, as it was when it trained.
+def rebuild(tuner, trial_id: str, model: keras.Model) -> None:
+    """Build a model that is not built yet as trial `trial_id`'s was when it trained.
 
     Keras's build_from_config creates a subclassed model's weights without
     marking it built; one call on zeros of the recorded input shape does both.
     """
-    if model.built or not config:
+    if model.built:
+        return
+    config = storage.read_json(build_config_path(tuner, trial_id))
+    if not config:
         return
     model.build_from_config(config)
     shape = config.get("input_shape")
@@ -108,7 +111,7 @@ def distributed(tuner):
 def load(tuner, trial) -> keras.Model:
     """The trial's model with the weights it kept (what get_best_models returns)."""
     model = build(tuner, trial.hyperparameters)
-    rebuild(model, storage.read_json(build_config_path(tuner, trial.trial_id)))
+    rebuild(tuner, trial.trial_id, model)
     with warnings.catch_warnings(), distributed(tuner):
         # The file holds the optimizer's state too, which a model that is not training skips.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")

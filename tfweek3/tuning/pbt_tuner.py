@@ -160,7 +160,7 @@ class PopulationBasedTraining(EpochTuner):
         if optimizer is None:
             raise ValueError("PBT copies a parent's optimizer state: build(hp) must return a "
                              "compiled model")
-        models.rebuild(model, storage.read_json(models.build_config_path(self, parent)))
+        models.rebuild(self, parent, model)
         optimizer.build(model.trainable_variables)
         own_rate = optimizer.get_config()["learning_rate"]  # the member's (a dict: a schedule)
         try:
