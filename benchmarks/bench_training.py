@@ -5,7 +5,7 @@ data (digits: 1149 training and 288 validation examples), mini-batches of 32,
 Adam with learning rate 0.001, and a validation pass after every epoch in all
 three:
 
-    tfweek3.train   the whole epoch is one tf.function looping over the tf.data batches
+    tfweek3.train   the whole epoch is one tf.function looping over its mini-batches
     Model.fit       model.compile(...) then model.fit(..., validation_data=...)
     eager loop      the assignment's way: a Python loop over the batches, a
                     GradientTape step per batch, no tf.function
@@ -34,7 +34,8 @@ import keras
 import tensorflow as tf
 
 from tfweek3.layers.softmax import cost
-from tfweek3.training.data import load_dataset, make_batches
+from tfweek3.training.batches import make_batches
+from tfweek3.training.data import load_dataset
 from tfweek3.training.loop import make_train_step, train
 from tfweek3.training.network import build_network, logits_model
 

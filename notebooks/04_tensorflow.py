@@ -162,7 +162,7 @@ for mode, ms in step_ms.items():
 
 # %% [markdown]
 # `tfweek3.train` goes one step further: a whole epoch, all its mini-batches, is one `tf.function`
-# call that loops over the tf.data batches inside the graph, so Python runs once per epoch.
+# call that shuffles and loops over the mini-batches inside the graph: Python runs once per epoch.
 
 # %%
 epoch_time = tf_basics.time_epochs(digits, epochs=3 if FAST else 10, batch_size=32)

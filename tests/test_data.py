@@ -7,7 +7,8 @@ import pytest
 from helpers_data import write_signs
 from sklearn.datasets import load_digits
 
-from tfweek3.training.data import DataError, load_dataset, make_batches
+from tfweek3.training.batches import make_batches
+from tfweek3.training.data import DataError, load_dataset
 
 
 def rows(x):

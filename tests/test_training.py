@@ -13,12 +13,13 @@ import tensorflow as tf
 from helpers_network import numpy_accuracy, numpy_cost, numpy_forward
 from helpers_train_child import small_digits
 
+from tfweek3.training.batches import make_batches
 from tfweek3.training.checkpoints import CheckpointError, checkpoint_for_epoch
-from tfweek3.training.data import make_batches
 from tfweek3.training.evaluation import evaluate
 from tfweek3.training.loop import DivergedError, train
 from tfweek3.training.network import build_network
 from tfweek3.training.optimizers import make_optimizer
+from tfweek3.training.steps import compile_train_epoch, epoch_steps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -129,6 +130,34 @@ def test_train_loss_is_the_mean_over_the_epochs_mini_batches(data):
         losses.append(numpy_cost(y.numpy(), numpy_forward(reference, x.numpy(), training=True)))
         sizes.append(len(x))
     assert result.history["loss"][0] == pytest.approx(np.average(losses, weights=sizes), abs=1e-5)
+
+
+def test_the_compiled_epoch_trains_on_the_mini_batches_of_make_batches():
+    """The epoch cuts its order into mini-batches in the graph: the same batches, in the same
+    order and sizes (the last one the rest), as the tf.data pipeline for (seed, epoch)."""
+    m, batch_size = 70, 16
+    index = np.arange(m, dtype=np.float32)[:, None]
+    seen = tf.Variable(tf.fill([m], -1.0))
+    sizes = tf.Variable(tf.zeros(epoch_steps(m, batch_size), tf.int32))
+    filled, step = tf.Variable(0), tf.Variable(0)
+
+    def record(x, y):
+        n = tf.shape(x)[0]
+        seen.scatter_nd_update((filled + tf.range(n))[:, None], x[:, 0])
+        sizes.scatter_nd_update([[step]], [n])
+        filled.assign_add(n)
+        step.assign_add(1)
+        return tf.reduce_sum(y), tf.constant(0.0)
+
+    epoch = compile_train_epoch(record, epoch_steps(m, batch_size), batch_size)
+    loss, *_ = epoch(tf.constant(index), tf.constant(index), tf.constant(5, tf.int64),
+                     tf.constant(2, tf.int64))
+    expected = [x.numpy()[:, 0] for x, _ in make_batches(index, index, batch_size, seed=5,
+                                                          first_epoch=2)]
+    np.testing.assert_array_equal(seen.numpy(), np.concatenate(expected))
+    assert sizes.numpy().tolist() == [16, 16, 16, 16, 6] == [len(b) for b in expected]
+    # the mean of the steps' losses weighted by their batch sizes
+    assert float(loss) == pytest.approx(sum(b.sum() * len(b) for b in expected) / m)
 
 
 def test_progress_bar_per_epoch_and_silence(data, capsys):

@@ -196,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
     if distributed_role() != "single" or config.workers == 1 or config.model is not None:
         from tfweek3.cli.quiet import import_tensorflow
 
-        import_tensorflow()  # the processes that train or hold the oracle; not the supervisor
+        # the processes that train or hold the oracle; not the supervisor
+        import_tensorflow(also=("keras_tuner",))
     if config.model is not None:
         problem = checks.model_error(config.model)
         if problem is not None:

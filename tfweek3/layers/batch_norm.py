@@ -46,6 +46,7 @@ from tfweek3.layers.batch_norm_passes import (
     batch_statistics,
     no_all_reduce,
     normalize_with_batch_statistics,
+    xla_pays,
 )
 from tfweek3.layers.batch_norm_renorm import (
     check_renorm_clipping,
@@ -208,6 +209,7 @@ class ManualBatchNorm(keras.layers.Layer):
             z_tilde, mu, sigma2 = normalize_with_batch_statistics(
                 z, gamma, beta, weights, self.epsilon, self._axes,
                 renorm=self._renorm_arguments(), all_reduce_sum=all_reduce_sum,
+                jit_compile=xla_pays(inputs.shape),
             )
             mu = tf.reshape(mu, (self._channels,))
             sigma2 = tf.reshape(sigma2, (self._channels,))

@@ -24,10 +24,7 @@ channel) and the labels stay integers, for a sparse loss such as
 keras.losses.SparseCategoricalCrossentropy. Bad input raises `DataError`, whose
 message names the file and the key.
 
-`make_batches` turns arrays into a tf.data pipeline of mini-batches: shuffle
-each epoch, batch, prefetch. The order of epoch e is a permutation drawn from
-the pair (seed, e) alone, so a run resumed at epoch e sees exactly the
-mini-batches an uninterrupted run would have seen.
+How an epoch goes through the training examples, in mini-batches: batches.py.
 """
 
 from __future__ import annotations
@@ -137,41 +134,6 @@ def load_dataset(spec: str = "digits", validation_fraction: float = 0.2, seed: i
 def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Integer labels (m,) -> one-hot rows (m, C) of float32: row i has a 1 in column labels[i]."""
     return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
-
-
-def make_batches(
-    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, epochs: int = 1, first_epoch: int = 0
-):
-    """Mini-batches of (x, y) as a tf.data pipeline: shuffle each epoch, batch, prefetch.
-
-    The pipeline runs through epochs first_epoch, first_epoch + 1, ... (`epochs`
-    of them), back to back. Epoch e is the m examples in the order of the
-    permutation drawn from (seed, e) alone, cut into ceil(m / batch_size)
-    mini-batches (the last one has the leftover examples): a new order every
-    epoch, the same orders for the same seed, and a run resumed at epoch e
-    gets exactly the batches an uninterrupted run would have.
-    """
-    import tensorflow as tf
-
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-    if int(epochs) != epochs or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}")
-    x = tf.convert_to_tensor(x)
-    y = tf.convert_to_tensor(y)
-    m = tf.shape(x, out_type=tf.int64)[0]
-    seed = tf.cast(seed, tf.int64)
-
-    def one_epoch(epoch):
-        order = tf.random.experimental.stateless_shuffle(tf.range(m), seed=tf.stack([seed, epoch]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size))
-
-    return (
-        tf.data.Dataset.range(first_epoch, first_epoch + epochs)
-        .flat_map(one_epoch)
-        .map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
-        .prefetch(tf.data.AUTOTUNE)
-    )
 
 
 # --- readers: each returns x_train, y_train (int labels), x_test, y_test, class_names ---

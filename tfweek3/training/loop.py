@@ -15,10 +15,11 @@ network with `training=False`, which uses those moving averages (the note's
 "at test time"). Forgetting it in a hand-written loop fails silently.
 
 Speed: the course's assignment runs this loop eagerly, one Python iteration per
-mini-batch. Here a whole epoch is one call of a tf.function that loops over the
-tf.data mini-batches in the graph, and evaluation is one compiled call, so
-Python runs once per epoch, not once per step (steps.py; a caller that trains
-one model many times compiles them once and passes them as `steps`).
+mini-batch. Here a whole epoch is one call of a tf.function that shuffles the
+examples, cuts them into mini-batches and loops over them in the graph, and
+evaluation is one compiled call, so Python runs once per epoch, not once per
+step (steps.py; a caller that trains one model many times compiles them once
+and passes them as `steps`).
 
 Checkpoints (tf.train.CheckpointManager, one per epoch) hold the model, the
 optimizer (its moments and iteration count), the number of epochs done, the
@@ -46,7 +47,7 @@ from tfweek3.training.checkpoints import (
     forget_checkpoints_after,
     restore,
 )
-from tfweek3.training.data import Dataset, make_batches
+from tfweek3.training.data import Dataset
 from tfweek3.training.divergence import DivergedError
 from tfweek3.training.names import DIRECTIONS, HISTORY_KEYS, best_epoch
 from tfweek3.training.network import loss_forward
@@ -172,12 +173,9 @@ def train(
         print(f"Resuming at epoch {start + 1}/{epochs}.")
     x_val = tf.constant(data.x_val, tf.float32)
     y_val = tf.constant(data.y_val, tf.float32)
-    # One pipeline for all the epochs left: it prefetches across epoch boundaries.
-    batches = iter(make_batches(
-        np.asarray(data.x_train, np.float32), np.asarray(data.y_train, np.float32), batch_size,
-        int(data_seed.numpy()),
-        epochs=max(epochs - start, 0), first_epoch=start,
-    ))
+    x_train = tf.constant(data.x_train, tf.float32)
+    y_train = tf.constant(data.y_train, tf.float32)
+    order_seed = tf.constant(int(data_seed.numpy()), tf.int64)
     stopped_early = False
     try:
         for epoch in range(start, epochs):
@@ -187,7 +185,8 @@ def train(
                 progbar = keras.utils.Progbar(
                     steps_per_epoch, verbose=verbose, stateful_metrics=HISTORY_KEYS
                 )
-            loss, accuracy, bad_step, bad_loss = train_epoch(batches)
+            loss, accuracy, bad_step, bad_loss = train_epoch(
+                x_train, y_train, order_seed, tf.constant(epoch, tf.int64))
             if int(bad_step) >= 0:
                 raise DivergedError(epoch + 1, int(bad_step) + 1, _copy(history), float(bad_loss))
             val_loss, val_accuracy = evaluate_fn(x_val, y_val)

@@ -2,8 +2,11 @@
 
 The step is the lecture's (loop.py): the forward pass under a GradientTape
 with training=True, the cost J, its gradients, the optimizer's update. Here a
-whole epoch is one tf.function that loops over the tf.data mini-batches in
-the graph, and evaluating a set is another, so Python runs once per epoch.
+whole epoch is one tf.function: it draws the epoch's order of the examples
+(batches.epoch_order), cuts it into mini-batches and loops over them in the graph;
+evaluating a set is another, so Python runs once per epoch. (A tf.data
+pipeline would give the same mini-batches, batches.make_batches, but building one
+costs about 25 ms per training run: more than an epoch of a search's trial.)
 
 Compiling is not free: tracing the two functions (running their Python once
 to record the graph) costs about as much as twenty epochs of the course
@@ -31,6 +34,7 @@ import keras
 import tensorflow as tf
 
 from tfweek3.layers.softmax import cost
+from tfweek3.training.batches import epoch_order
 from tfweek3.training.data import Dataset
 from tfweek3.training.evaluation import compile_evaluate, correct
 from tfweek3.training.network import loss_forward
@@ -40,9 +44,10 @@ from tfweek3.training.network import loss_forward
 class TrainSteps:
     """A model's compiled epoch and evaluation, for one optimizer, mini-batch size and data size.
 
-    train_epoch(batches): one epoch from an iterator of mini-batches; returns
-    the mean loss and accuracy, and the first step whose loss is NaN or
-    infinite (-1 if none) with that loss. evaluate(x, y): cost and accuracy
+    train_epoch(x, y, seed, epoch): one epoch over the training set (x, y), in
+    the order drawn from (seed, epoch) (int64 tensors); returns the mean loss
+    and accuracy, and the first step whose loss is NaN or infinite (-1 if none)
+    with that loss. evaluate(x, y): cost and accuracy
     with training=False. train_step: the XLA-compiled step when jit_compile,
     else None.
     """
@@ -85,7 +90,7 @@ def compile_steps(model: keras.Model, optimizer: keras.optimizers.Optimizer, dat
     jitted = tf.function(train_step, jit_compile=True) if jit_compile else None
     return TrainSteps(
         model=model, optimizer=optimizer, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
-        train_epoch=compile_train_epoch(jitted or train_step, steps_per_epoch),
+        train_epoch=compile_train_epoch(jitted or train_step, steps_per_epoch, batch_size),
         evaluate=compile_evaluate(forward, from_logits, data.input_dim, data.num_classes),
         train_step=jitted)
 
@@ -130,22 +135,25 @@ def lecture_step(forward, from_logits: bool, optimizer, weights) -> Callable:
     return train_step
 
 
-def compile_train_epoch(train_step: Callable, steps_per_epoch: int):
-    """The compiled epoch: steps_per_epoch mini-batches, looped over in the graph."""
+def compile_train_epoch(train_step: Callable, steps_per_epoch: int, batch_size: int):
+    """The compiled epoch: steps_per_epoch mini-batches of batch_size examples (the last one
+    the rest), cut from the epoch's order and looped over in the graph."""
 
     @tf.function
-    def train_epoch(batches):
-        """One epoch from the iterator `batches`; returns the mean loss and accuracy over its
-        examples, and the first step whose loss is NaN or infinite (-1 if none) with that loss."""
+    def train_epoch(x, y, seed, epoch):
+        """One epoch over (x, y) in the order drawn from (seed, epoch); returns the mean loss
+        and accuracy over its examples, and the first step whose loss is NaN or infinite (-1
+        if none) with that loss."""
+        order = epoch_order(tf.shape(x)[0], seed, epoch)
         total_loss = tf.constant(0.0)
         total_correct = tf.constant(0.0)
         count = tf.constant(0.0)
         bad_step = tf.constant(-1)
         bad_loss = tf.constant(0.0)
         for step in tf.range(steps_per_epoch):
-            x, y = next(batches)
-            loss, correct = train_step(x, y)
-            m = tf.cast(tf.shape(x)[0], tf.float32)
+            batch = order[step * batch_size:(step + 1) * batch_size]
+            loss, correct = train_step(tf.gather(x, batch), tf.gather(y, batch))
+            m = tf.cast(tf.shape(batch)[0], tf.float32)
             first_bad = (bad_step < 0) & ~tf.math.is_finite(loss)
             bad_step = tf.where(first_bad, step, bad_step)
             bad_loss = tf.where(first_bad, loss, bad_loss)

@@ -1,0 +1,59 @@
+"""Mini-batches: the order of the training examples in each epoch, cut into batches.
+
+The order of epoch e is a permutation drawn from the pair (seed, e) alone
+(`epoch_order`), so a run resumed at epoch e sees exactly the mini-batches an
+uninterrupted run would have seen: a new order every epoch, the same orders for
+the same seed. An epoch of m examples is ceil(m / batch_size) mini-batches of
+consecutive examples in that order, the last one holding the rest.
+
+The training loop cuts the order into mini-batches inside its compiled epoch
+(steps.py); `make_batches` gives the same mini-batches as a tf.data pipeline,
+for a loop written by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def epoch_order(m, seed, epoch):
+    """The order of the m training examples in epoch `epoch` (from 0): a permutation drawn
+    from (seed, epoch) alone. m, seed and epoch are int64 scalars (tensors or numbers)."""
+    import tensorflow as tf
+
+    seed = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    return tf.random.experimental.stateless_shuffle(tf.range(tf.cast(m, tf.int64)), seed=seed)
+
+
+def make_batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, epochs: int = 1, first_epoch: int = 0
+):
+    """Mini-batches of (x, y) as a tf.data pipeline: shuffle each epoch, batch, prefetch.
+
+    The pipeline runs through epochs first_epoch, first_epoch + 1, ... (`epochs`
+    of them), back to back. Epoch e is the m examples in the order of the
+    permutation drawn from (seed, e) alone, cut into ceil(m / batch_size)
+    mini-batches (the last one has the leftover examples): a new order every
+    epoch, the same orders for the same seed, and a run resumed at epoch e
+    gets exactly the batches an uninterrupted run would have.
+    """
+    import tensorflow as tf
+
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
+    if int(epochs) != epochs or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}")
+    x = tf.convert_to_tensor(x)
+    y = tf.convert_to_tensor(y)
+    m = tf.shape(x, out_type=tf.int64)[0]
+    seed = tf.cast(seed, tf.int64)
+
+    def one_epoch(epoch):
+        return tf.data.Dataset.from_tensor_slices(epoch_order(m, seed, epoch)).batch(int(batch_size))
+
+    return (
+        tf.data.Dataset.range(first_epoch, first_epoch + epochs)
+        .flat_map(one_epoch)
+        .map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
