@@ -11,9 +11,9 @@ Model.fit would, so that pruning, epoch reports, TensorBoard and
 population-based training work the same. Every trial's initial weights come
 from the same seed: trials differ by their hyperparameters only.
 
-A trial costs its epochs, not its set-up: building a Keras model, tracing its
-epoch and evaluation (training/steps.py) and compiling batch norm's passes
-cost more than ten epochs on digits. So a search's trials of one architecture
+A trial costs its epochs, not its set-up: building a Keras model and tracing
+and first running its epoch and evaluation (training/steps.py) cost more than
+ten epochs on digits. So a search's trials of one architecture
 (hidden layers, batch norm, optimizer, mini-batch size) share one network:
 `build_for_trial` gives it back with its initial weights (the seed's draw, as
 a new build would make), a reset optimizer, and the trial's alpha and beta

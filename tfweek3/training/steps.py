@@ -9,8 +9,8 @@ pipeline would give the same mini-batches, batches.make_batches, but building on
 costs about 25 ms per training run: more than an epoch of a search's trial.)
 
 Compiling is not free: tracing the two functions (running their Python once
-to record the graph) costs about as much as twenty epochs of the course
-network on digits, and XLA compiles batch norm's passes for each new shape.
+to record the graph) and their first run cost about as much as thirty epochs of
+the course network on digits.
 `train` compiles them for every model it trains; a caller that trains the same
 model again and again (a search's trials of one architecture, each from the
 same initial weights) compiles them once with `compile_steps` and hands them

@@ -20,6 +20,7 @@ import keras
 import keras_tuner as kt
 
 from tfweek3.tuning import storage
+from tfweek3.tuning.keras_internals import keep_saving_skipsets
 
 
 def checkpoint_path(tuner, trial_id: str) -> str:
@@ -115,5 +116,6 @@ def load(tuner, trial) -> keras.Model:
     with warnings.catch_warnings(), distributed(tuner):
         # The file holds the optimizer's state too, which a model that is not training skips.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        keep_saving_skipsets()
         model.load_weights(checkpoint_path(tuner, trial.trial_id))
     return model

@@ -21,6 +21,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from tfweek3.tuning.keras_internals import keep_saving_skipsets
 from tfweek3.tuning.results import PRUNED_METRICS
 
 
@@ -133,6 +134,7 @@ class SaveBestEpoch(keras.callbacks.Callback):
             return
         if self.weights is not None:
             self.trained.set_weights(self.weights)
+        keep_saving_skipsets()
         self.trained.save_weights(path)
 
 
