@@ -123,16 +123,19 @@ def test_pbt_alone_copies_writes_its_schedule_and_the_replay_matches(tmp_path):
 def test_pbt_with_two_workers_survives_a_worker_killed_mid_generation(tmp_path):
     paused = tmp_path / "paused"
     folder = tmp_path / "search"
-    # Worker tuner0 stops after epoch 3 (the middle of a generation-2 trial) and is killed there.
+    # The worker that first trains epoch 3 (the middle of a generation-2 trial) stops there and
+    # is killed. (Either one: a generation's short trials may all go to one worker.)
     process = start(*pbt_args(folder, 4, 6, "--workers", "2"),
-                    TFWEEK3_TEST_PAUSE=f"any:3:{paused}", TFWEEK3_TEST_PAUSE_TUNER="tuner0")
-    wait_for(paused.exists, 240, "tuner0 to pause in generation 2", process)
+                    TFWEEK3_TEST_PAUSE=f"any:3:{paused}")
+    wait_for(paused.exists, 240, "a worker to pause in generation 2", process)
     pid = int(paused.read_text())
-    killed = read_json(folder / "pbt" / "oracle.json")["ongoing_trials"]["tuner0"]
+    processes = read_json(folder / "pbt" / "workers.json")["processes"]
+    (worker,) = [name for name, p in processes.items() if p["pid"] == pid]
+    killed = read_json(folder / "pbt" / "oracle.json")["ongoing_trials"][worker]
     os.kill(pid, signal.SIGKILL)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
-    assert "worker tuner0 died" in out
+    assert f"worker {worker} died" in out
     assert sum(line.startswith("trial ") for line in out.splitlines()) == 12
     trials = check_population(folder, 4, 3)  # the killed generation ran again, once
     assert next(r for r in trials if r["trial_id"] == killed)["generation"] == 2

@@ -85,6 +85,21 @@ def test_tune_stops_keeping_finished_trials_and_resumes(tmp_path):
     assert [r["status"] for r in rows(tmp_path / "trials.csv")] == ["completed"] * 4
 
 
+def test_a_stop_that_surfaces_as_another_error_is_a_stop_not_a_failed_trial(tmp_path):
+    """A Ctrl-C landing inside TensorFlow's C++ code can come out as a SystemError: once a stop
+    was requested, the trial is not failed and the command ends as stopped."""
+    args = ("tune", "--trials", "3", "--epochs", "4", "--dir", str(tmp_path), *SMALL_TUNE)
+    stopped = run(*args, TFWEEK3_TEST_STOP_AS_ERROR="2")
+    assert stopped.returncode == 130 and "Traceback" not in stopped.stderr, stopped.stderr
+    (line,) = messages(stopped.stderr)
+    assert line.startswith("tfweek3 tune: stopped; 0 finished trials kept in")
+    assert not list((tmp_path / "search").glob("trial_*/error.txt"))
+
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    assert [r["status"] for r in rows(tmp_path / "trials.csv")] == ["completed"] * 3
+
+
 def test_tune_with_workers_stops_its_chief_and_workers_and_resumes(tmp_path):
     args = ("tune", "--workers", "2", "--trials", "4", "--epochs", "40", "--dir", str(tmp_path),
             *SMALL_TUNE)

@@ -8,7 +8,11 @@ TFWEEK3_TEST_PAUSE=N:E:FILE     the N-th trial this process trains (from 1) stop
                                 once: a process started after FILE exists does not pause.
                                 N = any: the first trial that reaches epoch E (epochs of a pbt
                                 member count over its whole life, so E picks a generation).
+                                Of processes reaching it together, one pauses.
 TFWEEK3_TEST_PAUSE_TUNER=ID     with it, only the process with that tuner id pauses
+TFWEEK3_TEST_STOP_AS_ERROR=E    the first trial's epoch E ends as a Ctrl-C that TensorFlow's C++
+                                code turned into a SystemError: a stop is requested, then that
+                                error is raised (tfweek3/training/stopping.py)
 
 Every trial of a search, the course network's or a model of your own, goes through
 tfweek3.tuning.tuners.EpochTuner: its hooks are replaced.
@@ -28,6 +32,22 @@ if os.environ.get("TFWEEK3_TEST_FAILING_TRIALS"):
 
     EpochTuner.on_fit_begin = failing_fit_begin
 
+STOP_AS_ERROR = os.environ.get("TFWEEK3_TEST_STOP_AS_ERROR")
+if STOP_AS_ERROR:
+    from tfweek3.training import stopping
+    from tfweek3.tuning.tuners import EpochTuner
+
+    epoch_end_before_stop = EpochTuner.on_epoch_end
+
+    def stopping_epoch_end(self, trial, model, epoch, logs=None):
+        epoch_end_before_stop(self, trial, model, epoch, logs)
+        if epoch + 1 == int(STOP_AS_ERROR) and not stopping.requested():
+            stopping.request()
+            raise SystemError("<built-in function __import__> returned a result with an "
+                              "exception set")
+
+    EpochTuner.on_epoch_end = stopping_epoch_end
+
 PAUSE = os.environ.get("TFWEEK3_TEST_PAUSE")
 if PAUSE and os.environ.get("TFWEEK3_TEST_PAUSE_TUNER", os.environ.get("KERASTUNER_TUNER_ID")) \
         == os.environ.get("KERASTUNER_TUNER_ID"):
@@ -43,9 +63,15 @@ if PAUSE and os.environ.get("TFWEEK3_TEST_PAUSE_TUNER", os.environ.get("KERASTUN
             trials.append(trial.trial_id)
         if (trial_number in ("any", str(len(trials))) and epoch + 1 == int(pause_epoch)
                 and not os.path.exists(marker)):
-            with open(marker + ".tmp", "w") as f:
+            mine = f"{marker}.{os.getpid()}.tmp"
+            with open(mine, "w") as f:
                 f.write(str(os.getpid()))
-            os.replace(marker + ".tmp", marker)
+            try:  # whole, and only once: of two processes pausing together, the first stays
+                os.link(mine, marker)
+            except FileExistsError:
+                return
+            finally:
+                os.remove(mine)
             time.sleep(3600)
 
     EpochTuner.on_epoch_end = pausing_epoch_end

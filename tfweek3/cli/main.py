@@ -79,14 +79,23 @@ def main(argv: list[str] | None = None) -> int:
         sys.unraisablehook = previous[2]
         return status
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one line, even if Ctrl-C comes twice
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        line = args.on_stop(args)
-        if line:
-            print(f"{parser.prog} {args.command}: {line}", file=sys.stderr)
-        # What is kept is on disk already (checkpoints and trial files are written whole as the
-        # run goes): end now, not after TensorFlow's threads (or a supervisor's) have ended.
-        _exit_now(STOPPED)
+        _stopped(parser, args)
+    except Exception:
+        if not stopping.requested():
+            raise
+        _stopped(parser, args)  # the stop surfaced as another error (stopping.py)
+
+
+def _stopped(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The command was stopped: its one line, then exit status 130 at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # one line, even if Ctrl-C comes twice
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    line = args.on_stop(args)
+    if line:
+        print(f"{parser.prog} {args.command}: {line}", file=sys.stderr)
+    # What is kept is on disk already (checkpoints and trial files are written whole as the
+    # run goes): end now, not after TensorFlow's threads (or a supervisor's) have ended.
+    _exit_now(STOPPED)
 
 
 def end_process(status: int) -> None:

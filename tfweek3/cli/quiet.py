@@ -19,7 +19,7 @@ its full collections, six during the imports alone (0.02 to 0.27 s each) and
 then every few trials of a search (0.3 to 0.5 s each). The imports run with
 the collector off, and their objects are then frozen (gc.freeze: left out of
 every later collection): the default `tfweek3 tune` spent 1.6 s of its 21 s
-collecting, 0.3 s after.
+collecting, under 0.4 s after.
 """
 
 from __future__ import annotations

@@ -5,6 +5,13 @@ Python drops an exception raised while it runs a __del__ method or a weakref
 callback ("Exception ignored in ..."), so a Ctrl-C that lands there would be
 lost and the run would go on. `check()`, called between epochs and between
 trials, raises KeyboardInterrupt again once a stop has been requested.
+
+A KeyboardInterrupt can also come out as another error: raised while
+TensorFlow's C++ code had Python import a module (nest.flatten does, on each
+compiled call), it surfaces as "SystemError: <built-in function __import__>
+returned a result with an exception set". Once a stop was requested, a trial
+and the command line treat any error as that stop (`requested()`), so it is
+neither a failed trial nor a traceback.
 """
 
 _requested = False

@@ -214,6 +214,8 @@ class EpochTuner(kt.Tuner):
         except DivergedError as error:
             outcome = diverged_outcome(error, self.oracle.objective)
         except Exception as error:
+            if stopping.requested():  # a Ctrl-C that surfaced as another error (stopping.py)
+                raise KeyboardInterrupt from error
             keep_error(self.get_trial_dir(trial.trial_id), error)
             raise
         finally:
