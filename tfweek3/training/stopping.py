@@ -7,8 +7,8 @@ lost and the run would go on. `check()`, called between epochs and between
 trials, raises KeyboardInterrupt again once a stop has been requested.
 
 A KeyboardInterrupt can also come out as another error: raised while
-TensorFlow's C++ code had Python import a module (nest.flatten does, on each
-compiled call), it surfaces as "SystemError: <built-in function __import__>
+TensorFlow's C++ code had Python import a module (its nest.flatten, called on
+each compiled call, can), it surfaces as "SystemError: <built-in function __import__>
 returned a result with an exception set". Once a stop was requested, a trial
 and the command line treat any error as that stop (`requested()`), so it is
 neither a failed trial nor a traceback.
