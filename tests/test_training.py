@@ -13,13 +13,13 @@ import tensorflow as tf
 from helpers_network import numpy_accuracy, numpy_cost, numpy_forward
 from helpers_train_child import small_digits
 
-from tfweek3.training.batches import make_batches
+from tfweek3.training.batches import epoch_steps, make_batches
 from tfweek3.training.checkpoints import CheckpointError, checkpoint_for_epoch
 from tfweek3.training.evaluation import evaluate
 from tfweek3.training.loop import DivergedError, train
 from tfweek3.training.network import build_network
 from tfweek3.training.optimizers import make_optimizer
-from tfweek3.training.steps import compile_train_epoch, epoch_steps
+from tfweek3.training.steps import compile_train_epoch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -31,11 +31,11 @@ import keras
 import numpy as np
 
 from tfweek3.layers.batch_norm import ManualBatchNorm
+from tfweek3.training.batches import epoch_steps
 from tfweek3.training.data import Dataset
 from tfweek3.training.evaluation import accuracy
 from tfweek3.training.loop import train
 from tfweek3.training.network import build_network
-from tfweek3.training.steps import epoch_steps
 
 
 def batch_norm_layers(model: keras.Model) -> list[keras.layers.Layer]:

@@ -29,10 +29,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfweek3.training.batches import epoch_steps
 from tfweek3.training.data import Dataset
 from tfweek3.training.loop import make_train_step, train
 from tfweek3.training.network import build_network
-from tfweek3.training.steps import epoch_steps
 
 
 def minimize_quadratic(steps: int = 1000, learning_rate: float = 0.1, w0: float = 0.0,

@@ -40,6 +40,7 @@ from tfweek3.search.space import (
     TrialSettings,
     define_hyperparameters,
 )
+from tfweek3.training.batches import epoch_steps
 from tfweek3.training.data import Dataset
 from tfweek3.training.loop import train
 from tfweek3.training.network import build_network
@@ -51,7 +52,6 @@ from tfweek3.training.optimizers import (
 from tfweek3.training.steps import (
     TrainSteps,
     compile_steps,
-    epoch_steps,
     without_graph_optimizer,
 )
 

@@ -4,7 +4,7 @@ The order of epoch e is a permutation drawn from the pair (seed, e) alone
 (`epoch_order`), so a run resumed at epoch e sees exactly the mini-batches an
 uninterrupted run would have seen: a new order every epoch, the same orders for
 the same seed. An epoch of m examples is ceil(m / batch_size) mini-batches of
-consecutive examples in that order, the last one holding the rest.
+consecutive examples in that order, the last one holding the rest (`epoch_steps`).
 
 The training loop cuts the order into mini-batches inside its compiled epoch
 (steps.py); `make_batches` gives the same mini-batches as a tf.data pipeline,
@@ -14,6 +14,11 @@ for a loop written by hand.
 from __future__ import annotations
 
 import numpy as np
+
+
+def epoch_steps(examples: int, batch_size: int) -> int:
+    """The mini-batches of an epoch: ceil(examples / batch_size), the last one holding the rest."""
+    return -(-examples // batch_size)
 
 
 def epoch_order(m, seed, epoch):

@@ -41,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfweek3.training import stopping
+from tfweek3.training.batches import epoch_steps
 from tfweek3.training.checkpoints import (
     CHECKPOINT_NAME,
     checkpoint_to_resume,
@@ -52,7 +53,7 @@ from tfweek3.training.divergence import DivergedError
 from tfweek3.training.names import DIRECTIONS, HISTORY_KEYS, best_epoch
 from tfweek3.training.network import loss_forward
 from tfweek3.training.optimizers import make_optimizer
-from tfweek3.training.steps import TrainSteps, compile_steps, epoch_steps, lecture_step
+from tfweek3.training.steps import TrainSteps, compile_steps, lecture_step
 
 
 @dataclass

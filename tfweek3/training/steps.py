@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 
 from tfweek3.layers.softmax import cost
-from tfweek3.training.batches import epoch_order
+from tfweek3.training.batches import epoch_order, epoch_steps
 from tfweek3.training.data import Dataset
 from tfweek3.training.evaluation import compile_evaluate, correct
 from tfweek3.training.network import loss_forward
@@ -93,11 +93,6 @@ def compile_steps(model: keras.Model, optimizer: keras.optimizers.Optimizer, dat
         train_epoch=compile_train_epoch(jitted or train_step, steps_per_epoch, batch_size),
         evaluate=compile_evaluate(forward, from_logits, data.input_dim, data.num_classes),
         train_step=jitted)
-
-
-def epoch_steps(examples: int, batch_size: int) -> int:
-    """The mini-batches of an epoch: ceil(examples / batch_size), the last one holding the rest."""
-    return -(-examples // batch_size)
 
 
 @contextlib.contextmanager
