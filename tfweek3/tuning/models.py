@@ -28,6 +28,12 @@ def checkpoint_path(tuner, trial_id: str) -> str:
     return storage.join(tuner.get_trial_dir(trial_id), "checkpoint.weights.h5")
 
 
+def load_checkpoint(tuner, trial_id: str, model: keras.Model) -> None:
+    """Load trial `trial_id`'s kept weights (and optimizer state) into `model`."""
+    keep_saving_skipsets()
+    model.load_weights(checkpoint_path(tuner, trial_id))
+
+
 def build_config_path(tuner, trial_id: str) -> str:
     """The trial's model's build config (how to build a subclassed model before loading it)."""
     return storage.join(tuner.get_trial_dir(trial_id), "build_config.json")
@@ -116,6 +122,5 @@ def load(tuner, trial) -> keras.Model:
     with warnings.catch_warnings(), distributed(tuner):
         # The file holds the optimizer's state too, which a model that is not training skips.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        keep_saving_skipsets()
-        model.load_weights(checkpoint_path(tuner, trial.trial_id))
+        load_checkpoint(tuner, trial.trial_id, model)
     return model

@@ -47,7 +47,6 @@ import keras
 import keras_tuner as kt
 
 from tfweek3.tuning import models, storage
-from tfweek3.tuning.keras_internals import keep_saving_skipsets
 from tfweek3.tuning.pbt import GENERATION, MEMBER, PARENT, PBTOracle
 from tfweek3.tuning.population import Population, generation_epochs
 from tfweek3.tuning.roles import distributed_role
@@ -165,8 +164,7 @@ class PopulationBasedTraining(EpochTuner):
         optimizer.build(model.trainable_variables)
         own_rate = optimizer.get_config()["learning_rate"]  # the member's (a dict: a schedule)
         try:
-            keep_saving_skipsets()
-            model.load_weights(models.checkpoint_path(self, parent))
+            models.load_checkpoint(self, parent, model)
         except ValueError as error:
             if "could not be loaded" not in str(error) and "shape" not in str(error):
                 raise
