@@ -11,6 +11,7 @@ search's own machinery is what is tested.
 
 import threading
 import time
+import types
 
 import keras
 import keras_tuner as kt
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import tfweek3
+from tfweek3.tuning import tuners as tuners_module
 from tfweek3.tuning.oracles import GridOracle, RandomOracle
 from tfweek3.tuning.tuners import EpochTuner
 
@@ -362,6 +364,32 @@ def test_an_idle_answer_makes_the_tuner_ask_again(tmp_path):
     tuner.WAIT_SECONDS = 0.01
     tuner.search()
     assert oracle.asked >= 3 and len(oracle.trials) == 2
+
+
+class IdleAtFirst(RandomOracle):
+    """Says IDLE to the first `idle` requests, then hands out trials."""
+
+    idle = 7
+    asked = 0
+
+    def populate_space(self, trial_id):
+        self.asked += 1
+        if self.asked <= self.idle:
+            return {"status": "IDLE", "values": None}
+        return super().populate_space(trial_id)
+
+
+def test_a_tuner_told_idle_waits_briefly_then_longer(tmp_path, monkeypatch):
+    waits = []
+    monkeypatch.setattr(tuners_module, "time",
+                        types.SimpleNamespace(sleep=waits.append, monotonic=time.monotonic))
+    oracle = IdleAtFirst(objective=kt.Objective("score", "max"), max_trials=2)
+    tuner = EpochTuner(oracle, Returns(lambda hp: 1.0), directory=str(tmp_path),
+                       tensorboard=False)
+    tuner.search()
+    # 0.02 s, doubling up to 0.5 s while the answer stays IDLE; none once trials come
+    assert waits == pytest.approx([0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5])
+    assert len(oracle.trials) == 2
 
 
 def test_the_grid_covers_every_combination_once_then_stops(tmp_path):

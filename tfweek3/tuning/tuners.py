@@ -105,7 +105,10 @@ class EpochTuner(kt.Tuner):
     write_results (False: leave the results files to the caller).
     """
 
-    WAIT_SECONDS = 0.5  # between two requests while the oracle has nothing to hand out (IDLE)
+    # Between two requests while the oracle has nothing to hand out (IDLE): FIRST_WAIT, then
+    # twice as long after each IDLE answer in a row, at most WAIT_SECONDS.
+    FIRST_WAIT = 0.02
+    WAIT_SECONDS = 0.5
     score_last_epoch = False  # a trial's score: its best epoch (PBT: its last)
     free_memory = True  # a full garbage collection before each trial's model, as KerasTuner does
     importance = True   # learn each hyperparameter's importance from the trials' scores
@@ -123,7 +126,7 @@ class EpochTuner(kt.Tuner):
         self.write_results = write_results
         self.epochs: int | None = None  # a trial's planned epochs, from search(epochs=...)
         self._runs: dict[str, TrialRun] = {}
-        self._asked_in_vain = False
+        self._asked_in_vain = 0  # requests in a row that the oracle answered IDLE
         # Whether the oracle judges epochs; known here, before a worker's oracle becomes a client.
         self.pruning = getattr(oracle, "pruning", None) is not None
         if hypermodel is None and type(self).run_trial is EpochTuner.run_trial:
@@ -153,14 +156,15 @@ class EpochTuner(kt.Tuner):
 
     def pre_create_trial(self):
         # KerasTuner asks again at once when the oracle answers IDLE (a round or a generation
-        # is not over): wait a little between requests instead of keeping a core busy.
+        # is not over): wait between requests instead of keeping a core busy, briefly at first
+        # (the other workers' trials may be ending), longer while the answer stays IDLE.
         stopping.check()
         if self._asked_in_vain:
-            time.sleep(self.WAIT_SECONDS)
-        self._asked_in_vain = True
+            time.sleep(min(self.WAIT_SECONDS, self.FIRST_WAIT * 2 ** (self._asked_in_vain - 1)))
+        self._asked_in_vain += 1
 
     def on_trial_begin(self, trial):
-        self._asked_in_vain = False
+        self._asked_in_vain = 0
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
