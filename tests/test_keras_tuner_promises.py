@@ -345,31 +345,10 @@ def test_search_space_rules(tmp_path):
     assert "shuffle" in {p.name for p in tuner.oracle.get_space().space}
 
 
-class OnceIdle(RandomOracle):
-    """Says IDLE to the first request, then hands out trials."""
-
-    asked = 0
-
-    def populate_space(self, trial_id):
-        self.asked += 1
-        if self.asked == 1:
-            return {"status": "IDLE", "values": None}
-        return super().populate_space(trial_id)
-
-
-def test_an_idle_answer_makes_the_tuner_ask_again(tmp_path):
-    oracle = OnceIdle(objective=kt.Objective("score", "max"), max_trials=2)
-    tuner = EpochTuner(oracle, Returns(lambda hp: 1.0), directory=str(tmp_path),
-                       tensorboard=False)
-    tuner.WAIT_SECONDS = 0.01
-    tuner.search()
-    assert oracle.asked >= 3 and len(oracle.trials) == 2
-
-
 class IdleAtFirst(RandomOracle):
     """Says IDLE to the first `idle` requests, then hands out trials."""
 
-    idle = 7
+    idle = 1
     asked = 0
 
     def populate_space(self, trial_id):
@@ -379,11 +358,21 @@ class IdleAtFirst(RandomOracle):
         return super().populate_space(trial_id)
 
 
+def test_an_idle_answer_makes_the_tuner_ask_again(tmp_path):
+    oracle = IdleAtFirst(objective=kt.Objective("score", "max"), max_trials=2)
+    tuner = EpochTuner(oracle, Returns(lambda hp: 1.0), directory=str(tmp_path),
+                       tensorboard=False)
+    tuner.WAIT_SECONDS = 0.01
+    tuner.search()
+    assert oracle.asked >= 3 and len(oracle.trials) == 2
+
+
 def test_a_tuner_told_idle_waits_briefly_then_longer(tmp_path, monkeypatch):
     waits = []
     monkeypatch.setattr(tuners_module, "time",
                         types.SimpleNamespace(sleep=waits.append, monotonic=time.monotonic))
     oracle = IdleAtFirst(objective=kt.Objective("score", "max"), max_trials=2)
+    oracle.idle = 7
     tuner = EpochTuner(oracle, Returns(lambda hp: 1.0), directory=str(tmp_path),
                        tensorboard=False)
     tuner.search()
