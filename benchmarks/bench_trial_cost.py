@@ -32,7 +32,7 @@ The copies run alternately, --repeats times; the median is printed.
 
     python benchmarks/bench_trial_cost.py                  # against OLD_COMMIT
     python benchmarks/bench_trial_cost.py --old main~3 --repeats 3
-    python benchmarks/bench_trial_cost.py --old main~1 --parts workers
+    python benchmarks/bench_trial_cost.py --old 77a336e --parts workers  # before the IDLE backoff
 """
 
 from __future__ import annotations
