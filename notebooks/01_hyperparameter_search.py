@@ -62,7 +62,7 @@ from tfweek3.course import (
 from tfweek3.search import present
 from tfweek3.search.babysit import BabysitConfig, babysit
 from tfweek3.search.space import SearchSpace
-from tfweek3.tuning.figures import plot_parallel
+from tfweek3.tuning.figures import plot_curves, plot_importance, plot_parallel
 from tfweek3.tuning.pbt_results import (
     all_copies,
     copies,
@@ -71,7 +71,6 @@ from tfweek3.tuning.pbt_results import (
     lineage,
 )
 from tfweek3.tuning.results import rank, summary_line
-from tfweek3.tuning.trial_figures import plot_curves, plot_importance
 
 tf.get_logger().setLevel("ERROR")
 

@@ -48,6 +48,7 @@ import tensorflow as tf
 
 import tfweek3
 from tfweek3.course import own_model
+from tfweek3.tuning.figures import plot_curves, plot_importance
 from tfweek3.tuning.importance import importance_phrase, importance_verdict
 from tfweek3.tuning.pbt_results import (
     final_ranking,
@@ -56,7 +57,6 @@ from tfweek3.tuning.pbt_results import (
     plot_schedules,
 )
 from tfweek3.tuning.results import format_table, rank, summary_line
-from tfweek3.tuning.trial_figures import plot_curves, plot_importance
 
 tf.get_logger().setLevel("ERROR")
 

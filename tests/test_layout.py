@@ -53,16 +53,19 @@ def test_imports_run_one_way_through_the_floors():
         assert imported <= allowed, f"{name} imports {sorted(imported - allowed)}"
 
 
+def imported_by(node: ast.AST) -> set[str]:
+    """The full names of the tfweek3 modules one import statement imports (from tfweek3.a.b
+    import c -> tfweek3.a.b and tfweek3.a.b.c); none when the node is no import."""
+    if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tfweek3"):
+        return {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names if alias.name.startswith("tfweek3")}
+    return set()
+
+
 def imported_modules(path: Path) -> set[str]:
-    """The full names of the tfweek3 modules a module imports (from tfweek3.a.b import c ->
-    tfweek3.a.b and tfweek3.a.b.c)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tfweek3"):
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("tfweek3")}
-    return found
+    """The full names of the tfweek3 modules a module imports, at any depth of its code."""
+    return set().union(*map(imported_by, ast.walk(ast.parse(path.read_text()))))
 
 
 def test_the_tuning_floor_knows_nothing_of_the_course_network():
@@ -118,3 +121,60 @@ def test_import_tfweek3_imports_no_tensorflow_until_a_name_needs_it():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.split() == ["False", "False", "True"]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """tfweek3 module -> the tfweek3 modules it imports, at any depth of its code (an import
+    inside a function counts: it runs too, only later)."""
+    paths = {name.removesuffix(".__init__"): path for path, name in modules()}
+    return {name: imported_modules(path) & set(paths) - {name} for name, path in paths.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """A cycle of the graph as the modules around it (the first one again at the end), or []."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        if name in path:
+            return path[path.index(name):] + [name]
+        if name in done:
+            return []
+        path.append(name)
+        for imported in sorted(graph[name]):
+            if cycle := visit(imported):
+                return cycle
+        path.pop()
+        done.add(name)
+        return []
+
+    for name in sorted(graph):
+        if cycle := visit(name):
+            return cycle
+    return []
+
+
+def test_no_module_imports_itself_round_a_circle():
+    """No module imports, even from inside a function, a module that imports it back: each can
+    be read knowing only what it imports. (tfweek3/__init__.py loads its public names by
+    importlib on first use, which makes no edge here; no module imports `from tfweek3 import`,
+    so its TYPE_CHECKING imports are edges out of it only.)"""
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    cycle = find_cycle(import_graph())
+    assert not cycle, "import circle: " + " -> ".join(cycle)
+
+
+# Where a function imports a tfweek3 module, and why: to keep TensorFlow out of `import tfweek3`,
+# `tfweek3 --help` and the process that supervises a `--workers` search until it is needed.
+LAZY_FLOORS = {"cli", "course", "search", "training"}
+
+
+def test_functions_import_tfweek3_modules_only_where_it_keeps_tensorflow_out():
+    for path, name in modules():
+        floor = name.split(".")[1] if name.count(".") > 1 else None
+        if floor in LAZY_FLOORS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = set().union(*map(imported_by, ast.walk(node)))
+                assert not inner, f"{name}.{node.name} imports {sorted(inner)} inside it"

@@ -13,7 +13,7 @@ with median pruning (`--prune median`) for the first three, here or with
 `--workers N` in a chief and worker processes (caviar.py). Running the same
 search again on the same folder continues it: finished trials are kept, a
 trial cut off mid-run runs again from scratch. When it ends, the folder holds
-the results (tfweek3.tuning.results): trials.csv / trials.json,
+the results (tfweek3.tuning.results and .figures): trials.csv / trials.json,
 best_hyperparameters.json, scores.png, curves.png, parallel.png,
 importance.csv / importance.png; coarse to fine adds rounds.json, pbt
 schedules.png and, for the course network, best_schedule.json.
@@ -34,6 +34,7 @@ from tfweek3.search.config import SearchConfig, SearchError
 from tfweek3.search.space import LABELS, space_of_box
 from tfweek3.tuning import storage
 from tfweek3.tuning.dimensions import dimensions
+from tfweek3.tuning.figures import write_figures
 from tfweek3.tuning.importance import hyperparameter_importance
 from tfweek3.tuning.pbt_results import (
     final_ranking,
@@ -46,7 +47,7 @@ from tfweek3.tuning.results import (
     format_table,
     rank,
     summary_line,
-    write_results,
+    write_tables,
 )
 from tfweek3.tuning.roles import distributed_role
 
@@ -123,7 +124,8 @@ def collect(config: SearchConfig, project: str) -> SearchResult:
 
 def write_all(result: SearchResult, config: SearchConfig) -> None:
     """Every search's files, and those of coarse to fine (rounds.json) and pbt."""
-    write_results(result)
+    write_tables(result)
+    write_figures(result)
     if result.boxes:
         boxes = [box.to_dict() if config.model is None else box for box in result.boxes]
         storage.write_text(storage.join(config.directory, "rounds.json"),

@@ -14,8 +14,8 @@
     results.py                 trials.csv / trials.json, the table and the summary line
     dimensions.py              the declared hyperparameters and the scales they are drawn on
     importance.py              each hyperparameter's share of the explained variance (a forest)
-    figures.py                 scores.png, parallel.png
-    trial_figures.py           curves.png, importance.png
+    figures.py                 scores.png, parallel.png, curves.png, importance.png (drawn from
+                               the results; results.py never draws)
     pbt_results.py             a PBT search's winner, lineages and schedules.png
     roles.py                   KerasTuner's distributed mode: chief, worker or single
     storage.py                 local or gs:// files, written atomically

@@ -1,14 +1,22 @@
-"""scores.png and parallel.png: where the trials are in the space, on the scales they were drawn on.
+"""The figures of a search: where the trials are in the space, how they went, what mattered.
 
-    scores.png     the score of every trial against each numeric hyperparameter, one panel each
-    parallel.png   parallel coordinates: one line per trial across the hyperparameters and the
-                   score; the best trials in colour
+    scores.png       the score of every trial against each numeric hyperparameter, one panel each
+    parallel.png     parallel coordinates: one line per trial across the hyperparameters and the
+                     score; the best trials in colour
+    curves.png       every trial's objective epoch by epoch; pruned trials in grey, ending
+                     with a cross where the median rule stopped them (pruning.py)
+    importance.png   each hyperparameter's share of the explained variance (importance.py),
+                     and how often it came first when the trials were resampled
 
 Each hyperparameter is labelled by its name (or the label the search gave it)
 and drawn on the scale it was sampled on: log axes for sampling="log", powers
 of two for mini-batch sizes, categories one beside the other (dimensions.py).
 Each function draws on a matplotlib Figure of its own (no pyplot: no backend
-is switched, nothing is shown), saves it when given a path and returns it.
+is switched, nothing is shown), saves it when given a path and returns it, so a
+notebook can display it. `write_figures` draws all four into a search's folder.
+
+Drawing stands on the results (results.py), never the other way: results.py
+computes the records and the tables without matplotlib.
 """
 
 from __future__ import annotations
@@ -19,9 +27,24 @@ from typing import Any
 
 from tfweek3.tuning import storage
 from tfweek3.tuning.dimensions import Dimension
+from tfweek3.tuning.importance import MIN_R2
+from tfweek3.tuning.results import SearchResult, worst_score
 
 PRUNED_GREY = "0.6"
 OTHER_GREY = "0.8"
+
+
+def write_figures(result: SearchResult) -> None:
+    """scores.png, curves.png, parallel.png and importance.png (when there is an importance)
+    in result.directory; the tables beside them are results.write_tables'."""
+    directory = result.directory
+    plot_scores(result, storage.join(directory, "scores.png"))
+    plot_curves(result.records, result.objective, storage.join(directory, "curves.png"),
+                result.epochs)
+    plot_parallel(result.records, result.dims, result.objective, result.direction,
+                  storage.join(directory, "parallel.png"))
+    if result.importance:
+        plot_importance(result.importance, storage.join(directory, "importance.png"))
 
 
 def save_figure(fig, path: str, dpi: int = 90) -> None:
@@ -35,7 +58,7 @@ def _values(records: list[dict[str, Any]], name: str) -> list[Any]:
     return [r["hyperparameters"].get(name) for r in records]
 
 
-def plot_scores(result, path: str | None = None):
+def plot_scores(result: SearchResult, path: str | None = None):
     """Score against each numeric hyperparameter that varied (a SearchResult), one panel each.
 
     Log axes for log-sampled ones; the rounds of a coarse-to-fine search in
@@ -45,8 +68,6 @@ def plot_scores(result, path: str | None = None):
     import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
-
-    from tfweek3.tuning.results import worst_score
 
     records = result.records
     dims = [d for d in result.dims if d.scale not in ("category", "0/1")] or result.dims[:1]
@@ -84,10 +105,7 @@ def plot_scores(result, path: str | None = None):
         ax.grid(alpha=0.3)
     if len(rounds) > 1 or any(r["status"] in ("diverged", "pruned") for r in records):
         axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_parallel(records: list[dict[str, Any]], dims: list[Dimension], objective: str,
@@ -156,6 +174,68 @@ def plot_parallel(records: list[dict[str, Any]], dims: list[Dimension], objectiv
         ax.spines[side].set_visible(False)
     ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
               frameon=False, title=f"best {len(top)} (pruned: dotted)", title_fontsize=8)
+    return _finish(fig, path)
+
+
+def plot_curves(records: list[dict[str, Any]], objective: str, path: str | None = None,
+                epochs: int | None = None):
+    """The objective after each epoch of every trial (records with a `curve`)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    shown = [r for r in records if r.get("curve")]
+    pruned = [r for r in shown if r["status"] == "pruned"]
+    for r in pruned:
+        x = range(1, len(r["curve"]) + 1)
+        ax.plot(x, r["curve"], color=PRUNED_GREY, lw=1, zorder=1)
+        ax.plot(len(r["curve"]), r["curve"][-1], "x", color=PRUNED_GREY, ms=5, zorder=1)
+    others = [r for r in shown if r["status"] != "pruned"]
+    for i, r in enumerate(others):
+        ax.plot(range(1, len(r["curve"]) + 1), r["curve"], lw=1.2, alpha=0.85, zorder=2,
+                color=colours[i % len(colours)])
+    trained = sum(len(r["curve"]) for r in shown)
+    planned = f" of {len(shown) * epochs}" if epochs else ""
+    ax.set_title(f"{len(shown)} trials, {len(pruned)} pruned (grey, x where stopped): "
+                 f"{trained}{planned} epochs trained", fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(objective)
+    ax.grid(alpha=0.3)
+    return _finish(fig, path)
+
+
+def plot_importance(rows: list[dict[str, Any]], path: str | None = None):
+    """A bar per hyperparameter: its share of the explained variance, most important on top.
+
+    Beside each bar its share and, in brackets, how often it ranked first when
+    the trials were resampled (top_share, importance.py). The title gives the
+    forest's out-of-bag R^2; below importance.MIN_R2 the bars are grey and the
+    title says the ranking is not to be trusted.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.5, 0.45 * max(len(rows), 2) + 1.5))
+    ax = fig.subplots()
+    trusted = bool(rows) and rows[0]["forest_r2"] >= MIN_R2
+    if rows:
+        first = rows[0]
+        title = (f"random forest on {first['trials']} trials: out-of-bag $R^2$ = "
+                 f"{first['forest_r2']:.2f}\n")
+        title += (f"(in brackets: how often first in {first['resamples']} bootstrap resamples)"
+                  if trusted else f"below {MIN_R2}: it explains too little, "
+                  "do not trust this ranking")
+        ax.set_title(title, fontsize=10, color="black" if trusted else "tab:red")
+    rows = list(reversed(rows))  # barh draws from the bottom
+    ax.barh([f"{r['label']} ({r['scale']})" for r in rows], [r["share"] for r in rows],
+            color="tab:blue" if trusted else "0.7")
+    for position, r in enumerate(rows):
+        ax.text(r["share"] + 0.01, position, f"{r['share']:.0%} (first in {r['top_share']:.0%})",
+                va="center", fontsize=9)
+    ax.set_xlim(0, 1.5)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1])
+    ax.set_xlabel("share of the explained variance of the score")
     return _finish(fig, path)
 
 

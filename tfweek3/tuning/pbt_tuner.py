@@ -47,8 +47,15 @@ import keras
 import keras_tuner as kt
 
 from tfweek3.tuning import models, storage
+from tfweek3.tuning.figures import write_figures
 from tfweek3.tuning.pbt import GENERATION, MEMBER, PARENT, PBTOracle
+from tfweek3.tuning.pbt_results import (
+    final_ranking,
+    generation_line,
+    write_population_figure,
+)
 from tfweek3.tuning.population import Population, generation_epochs
+from tfweek3.tuning.results import record_from_state, write_tables
 from tfweek3.tuning.roles import distributed_role
 from tfweek3.tuning.tuners import EpochTuner
 
@@ -180,9 +187,6 @@ class PopulationBasedTraining(EpochTuner):
                             f"member_{trial.hyperparameters.values[MEMBER]}")
 
     def trial_line(self, trial) -> str:
-        from tfweek3.tuning.pbt_results import generation_line
-        from tfweek3.tuning.results import record_from_state
-
         direction = self.oracle.objective.direction
         ended = record_from_state(self.oracle.get_trial(trial.trial_id).get_state(), direction,
                                   self.project_dir)
@@ -195,16 +199,13 @@ class PopulationBasedTraining(EpochTuner):
     def results(self, write: bool = False):
         """The search's records; the winner is the best member after its last epoch. With
         `write`, every search's files and schedules.png."""
-        from tfweek3.tuning.pbt_results import final_ranking, write_population_figure
-
         result = super().results(write=False)
         ranked = final_ranking(result.records, result.direction)
         result.best = ranked[0] if ranked and ranked[0]["status"] == "completed" else None
         result.strategy = "pbt"
         if write:
-            from tfweek3.tuning.results import write_results
-
-            write_results(result)
+            write_tables(result)
+            write_figures(result)
             write_population_figure(result, self.settings, getattr(self.oracle, "perturb", []))
         return result
 

@@ -9,6 +9,7 @@ from 1 wherever a person reads them (`trial`); `trial_id` is KerasTuner's own
 id, the name of the trial's folder.
 
 No TensorFlow here: the process that supervises a `--workers` search writes these files.
+No drawing either: figures.py draws from the records, this module never calls it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from typing import Any
 
 from tfweek3.tuning import storage
 from tfweek3.tuning.dimensions import Dimension, format_value, with_derived
+from tfweek3.tuning.importance import CSV_COLUMNS as IMPORTANCE_COLUMNS
+from tfweek3.tuning.importance import importance_phrase
+from tfweek3.tuning.pruning import epochs_saved
 
 EPOCH_PREFIX = "epoch/"  # a trial reports each epoch's metrics as "epoch/val_accuracy", ...
 PBT_PREFIX = "pbt/"      # a PBT trial's member, generation and parent (pbt.py)
@@ -227,9 +231,6 @@ def summary_line(result: SearchResult, pruned: bool = False,
                  describe: Callable[[dict[str, Any]], str] = describe) -> str:
     """The last line of a search: the best trial, or why there is none; with pruning, the
     epochs it saved; and what the importance says (importance.py)."""
-    from tfweek3.tuning.importance import importance_phrase
-    from tfweek3.tuning.pruning import epochs_saved
-
     done = ", ".join(f"{n} {s}" for s, n in count_statuses(result.records).items())
     if result.best is None:
         line = f"no trial completed ({done}); results in {result.directory}"
@@ -268,14 +269,10 @@ def csv_rows(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[st
 
 
 def write_tables(result: SearchResult, extra: dict[str, Any] | None = None) -> None:
-    """trials.csv, trials.json and best_hyperparameters.json in result.directory."""
+    """trials.csv, trials.json, best_hyperparameters.json and importance.csv (when there is an
+    importance) in result.directory; the figures beside them are figures.write_figures'."""
     directory = result.directory
-    header, rows = csv_rows(result.records)
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    storage.write_text(storage.join(directory, "trials.csv"), table.getvalue())
+    storage.write_text(storage.join(directory, "trials.csv"), _csv_text(*csv_rows(result.records)))
     storage.write_text(storage.join(directory, "trials.json"), json.dumps(
         {"objective": result.objective, "direction": result.direction,
          "strategy": result.strategy, **(extra or {}), "trials": result.records}, indent=2))
@@ -286,26 +283,14 @@ def write_tables(result: SearchResult, extra: dict[str, Any] | None = None) -> N
             "round": best["round"], "trial": best["trial"],
             "hyperparameters": best["hyperparameters"],
         }, indent=2))
-
-
-def write_results(result: SearchResult) -> None:
-    """Every file of a finished search: the tables above, scores.png, curves.png, parallel.png,
-    importance.csv and importance.png (when there is an importance)."""
-    from tfweek3.tuning.figures import plot_parallel, plot_scores
-    from tfweek3.tuning.importance import CSV_COLUMNS as IMPORTANCE_COLUMNS
-    from tfweek3.tuning.trial_figures import plot_curves, plot_importance
-
-    directory = result.directory
-    write_tables(result)
-    plot_scores(result, storage.join(directory, "scores.png"))
-    plot_curves(result.records, result.objective, storage.join(directory, "curves.png"),
-                result.epochs)
-    plot_parallel(result.records, result.dims, result.objective, result.direction,
-                  storage.join(directory, "parallel.png"))
     if result.importance:
-        table = io.StringIO()
-        writer = csv.DictWriter(table, fieldnames=IMPORTANCE_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(result.importance)
-        storage.write_text(storage.join(directory, "importance.csv"), table.getvalue())
-        plot_importance(result.importance, storage.join(directory, "importance.png"))
+        storage.write_text(storage.join(directory, "importance.csv"),
+                           _csv_text(list(IMPORTANCE_COLUMNS), result.importance))
+
+
+def _csv_text(header: list[str], rows: Sequence[dict[str, Any]]) -> str:
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return table.getvalue()

@@ -29,7 +29,7 @@ KerasTuner's distributed mode (KERASTUNER_TUNER_ID, _ORACLE_IP, _ORACLE_PORT).
   failed, its traceback in the trial's error.txt; `max_consecutive_failed_trials`
   failures in a row end the search with KerasTuner's RuntimeError;
 * the results of the search when it ends, for any hyperparameter names
-  (results.py): trials.csv / trials.json, best_hyperparameters.json,
+  (results.py, figures.py): trials.csv / trials.json, best_hyperparameters.json,
   scores.png, curves.png, parallel.png, importance.csv / importance.png, and
   TensorBoard logs with each trial's hyperparameters (HParams dashboard);
 * with `seed`, each trial's model is built after keras.utils.set_random_seed(seed)
@@ -57,6 +57,8 @@ from tfweek3.training import stopping
 from tfweek3.training.divergence import DivergedError
 from tfweek3.tuning import models, storage
 from tfweek3.tuning.dimensions import dimensions
+from tfweek3.tuning.figures import write_figures
+from tfweek3.tuning.importance import hyperparameter_importance
 from tfweek3.tuning.outcomes import (
     diverged_outcome,
     trial_outcome,
@@ -78,6 +80,7 @@ from tfweek3.tuning.results import (
     progress_line,
     rank,
     record_from_state,
+    write_tables,
 )
 from tfweek3.tuning.results import describe as describe_values
 from tfweek3.tuning.roles import distributed_role
@@ -311,9 +314,6 @@ class EpochTuner(kt.Tuner):
 
     def results(self, write: bool = False) -> SearchResult:
         """The search's records (results.py) read from its folder; with `write`, its files too."""
-        from tfweek3.tuning.importance import hyperparameter_importance
-        from tfweek3.tuning.results import write_results
-
         objective = self.oracle.objective
         records = collect_records(self.project_dir, objective.direction, objective.name,
                                   rounds={t: self.round_of(t) for t in self.oracle.trials})
@@ -326,7 +326,8 @@ class EpochTuner(kt.Tuner):
         if self.importance:
             result.importance = hyperparameter_importance(records, dims, seed=self.seed or 0)
         if write:
-            write_results(result)
+            write_tables(result)
+            write_figures(result)
         return result
 
     def round_of(self, trial_id: str) -> int | None:
