@@ -1,14 +1,18 @@
 """ManualBatchNorm against keras.layers.BatchNormalization, the NumPy reference and finite differences."""
 
 import itertools
+import math
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers_numerics import float32_tolerance
 
 from tfweek3 import ManualBatchNorm
 from tfweek3.layers import reference
+
+pytestmark = pytest.mark.numerics
 
 LAYOUTS = [  # (input shape, axis)
     ((32, 6), -1),  # after a Dense layer
@@ -19,10 +23,11 @@ LAYOUTS = [  # (input shape, axis)
 ]
 
 
-def make_pair(shape, axis, seed=0, **kwargs):
+def make_pair(shape, axis, seed=0, dtype="float32", **kwargs):
     """A ManualBatchNorm and a Keras BatchNormalization with the same random weights."""
     rng = np.random.default_rng(seed)
-    layers = [ManualBatchNorm(axis=axis, **kwargs), keras.layers.BatchNormalization(axis=axis, **kwargs)]
+    layers = [ManualBatchNorm(axis=axis, dtype=dtype, **kwargs),
+              keras.layers.BatchNormalization(axis=axis, dtype=dtype, **kwargs)]
     channels = shape[axis]
     values = {
         name: rng.uniform(0.5, 1.5, channels) if name in ("gamma", "moving_variance")
@@ -34,7 +39,7 @@ def make_pair(shape, axis, seed=0, **kwargs):
         for name, value in values.items():
             variable = getattr(layer, name)
             if variable is not None:
-                variable.assign(value.astype("float32"))
+                variable.assign(value.astype("float32").astype(layer.variable_dtype))
     return layers
 
 
@@ -43,7 +48,7 @@ def run(layer, x, dz_tilde, training, mask=None):
     with tf.GradientTape() as tape:
         tape.watch(x)
         z_tilde = layer(x, training=training, mask=mask)
-        loss = tf.reduce_sum(tf.cast(z_tilde, tf.float32) * dz_tilde)
+        loss = tf.reduce_sum(tf.cast(z_tilde, x.dtype) * dz_tilde)
     grads = tape.gradient(loss, [x, *layer.trainable_weights])
     return (z_tilde.numpy(), [None if g is None else g.numpy() for g in grads],
             layer.moving_mean.numpy(), layer.moving_variance.numpy())
@@ -55,18 +60,24 @@ def assert_close(actual, expected, rel):
 
 
 def assert_same_as_keras(shape, axis, training, mask=None, seed=0, **kwargs):
+    """ManualBatchNorm in float32 computes what Keras's layer computes in float64, to float32
+    rounding: its sums run over the m values of a unit (helpers_numerics.py)."""
     rng = np.random.default_rng(seed + 1)
-    x = tf.constant(rng.normal(3.0, 2.0, shape).astype("float32"))
-    dz_tilde = tf.constant(rng.normal(0, 1, shape).astype("float32"))
-    manual, keras_bn = make_pair(shape, axis, seed, **kwargs)
-    y_m, g_m, mean_m, var_m = run(manual, x, dz_tilde, training, mask)
-    y_k, g_k, mean_k, var_k = run(keras_bn, x, dz_tilde, training, mask)
-    assert_close(y_m, y_k, 1e-5)
-    np.testing.assert_allclose(mean_m, mean_k, rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(var_m, var_k, rtol=1e-6, atol=1e-6)
+    x = rng.normal(3.0, 2.0, shape).astype("float32")
+    dz_tilde = rng.normal(0, 1, shape).astype("float32")
+    manual, _ = make_pair(shape, axis, seed, **kwargs)
+    _, keras64 = make_pair(shape, axis, seed, dtype="float64", **kwargs)
+    y_m, g_m, mean_m, var_m = run(manual, tf.constant(x), tf.constant(dz_tilde), training, mask)
+    y_k, g_k, mean_k, var_k = run(keras64, tf.constant(x, tf.float64),
+                                  tf.constant(dz_tilde, tf.float64), training, mask)
+    m = math.prod(shape) // shape[axis]
+    rel = float32_tolerance(m, layers=2)  # mu, then sigma2 (the gradients: two sums each)
+    assert_close(y_m, y_k, rel)
+    assert_close(mean_m, mean_k, rel)
+    assert_close(var_m, var_k, rel)
     assert len(g_m) == len(g_k)
     for gm, gk in zip(g_m, g_k):
-        assert_close(gm, gk, 1e-5)
+        assert_close(gm, gk, rel)
     return y_m, mean_m
 
 

@@ -6,6 +6,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.numerics
 
 # TensorFlow's logical devices must be set before it starts, so this runs in a fresh process.
 SCRIPT = r"""

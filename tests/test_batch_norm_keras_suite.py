@@ -16,6 +16,8 @@ from keras.src.layers.normalization import batch_normalization_test as keras_sui
 
 from tfweek3 import ManualBatchNorm
 
+pytestmark = pytest.mark.numerics
+
 # Collected by pytest under this module, so that the fixture below applies to it.
 KerasBatchNormalizationTest = keras_suite.BatchNormalizationTest
 

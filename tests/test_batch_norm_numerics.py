@@ -9,8 +9,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers_numerics import keras_application
 
 from tfweek3 import ManualBatchNorm, swap_batch_norm
+
+pytestmark = pytest.mark.numerics
 
 SHAPE = (16, 16, 16, 8)  # every unit's statistics over m = 4096 values
 
@@ -44,19 +47,6 @@ def test_single_layer_is_no_farther_from_float64_than_keras(loc, scale):
         assert manual <= keras_error, (name, manual, keras_error)
 
 
-def build(constructor, dtype, **kwargs):
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype)
-    try:
-        model = constructor(weights=None, classes=10, classifier_activation=None, **kwargs)
-    finally:
-        keras.config.set_dtype_policy(previous)
-    for layer in model.layers:  # random dropout masks would differ between the runs
-        if isinstance(layer, keras.layers.Dropout):
-            layer.rate = 0.0
-    return model
-
-
 def training_step(model, x, y):
     """Outputs, gradients of the cross-entropy and moving means after one training step."""
     with tf.GradientTape() as tape:
@@ -76,8 +66,8 @@ def relative(a, b):
 def network_errors(constructor, size, batch, **kwargs):
     """Output error, median gradient error and median moving-mean error of both float32 layers."""
     keras.utils.set_random_seed(0)
-    model32 = build(constructor, "float32", input_shape=(size, size, 3), **kwargs)
-    model64 = build(constructor, "float64", input_shape=(size, size, 3), **kwargs)
+    model32 = keras_application(constructor, "float32", input_shape=(size, size, 3), **kwargs)
+    model64 = keras_application(constructor, "float64", input_shape=(size, size, 3), **kwargs)
     model64.set_weights([w.astype(np.float64) for w in model32.get_weights()])
     rng = np.random.default_rng(1)
     x = rng.normal(0, 1, (batch, size, size, 3)).astype(np.float32)

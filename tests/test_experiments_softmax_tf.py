@@ -75,6 +75,7 @@ def test_lecture_loss_and_gradient_check():
     assert check["largest_gradient"] > 1e-2
 
 
+@pytest.mark.numerics
 def test_adam_takes_w_to_5_and_its_first_step_is_the_learning_rate():
     run = tf_basics.minimize_quadratic(steps=1000, learning_rate=0.1)
     assert run["w"][0] == 0.0 and run["J"][0] == pytest.approx(25.0)

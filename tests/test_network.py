@@ -8,6 +8,8 @@ from helpers_network import numpy_forward
 from tfweek3 import ManualBatchNorm, SoftmaxClassifier
 from tfweek3.training.network import build_network, logits_model
 
+pytestmark = pytest.mark.numerics
+
 X = np.random.default_rng(0).normal(size=(16, 7)).astype(np.float32)
 
 

@@ -2,8 +2,11 @@
 
 import keras
 import numpy as np
+import pytest
 
 from tfweek3 import ManualBatchNorm, SoftmaxClassifier
+
+pytestmark = pytest.mark.numerics
 
 
 def test_model_round_trip_through_a_keras_file(tmp_path):
