@@ -38,6 +38,7 @@ benchmarks/bench_batch_norm_numerics.py measures the accuracy this buys.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import tensorflow as tf
@@ -146,14 +147,32 @@ def backward(dz_tilde, z, gamma, mu, inv_std, r, d, m, weights, axes,
 # Compiled with XLA, each pass is a few fused loops over the batch instead of one pass
 # (and one full-size temporary tensor) per operation. One pair of functions serves every
 # layer: XLA compiles each input shape once, shared by the layers of that shape. With
-# reduce_retracing, TensorFlow traces a shape-generic version after the second shape
-# instead of retracing for each (and warning, in eager loops over many layers).
+# reduce_retracing, TensorFlow traces a shape-generic version after a few shapes instead
+# of retracing for each; eagerly, the passes run through call_eagerly, so that these few
+# traces bring no retracing warning in loops over many layers.
 compiled_forward = tf.function(forward, jit_compile=True, reduce_retracing=True)
 compiled_backward = tf.function(backward, jit_compile=True, reduce_retracing=True)
 # Small inputs run the passes unfused (xla_pays): in a graph as its own operations, and
 # eagerly as one graph call instead of one eager call per operation.
 graph_forward = tf.function(forward, reduce_retracing=True)
 graph_backward = tf.function(backward, reduce_retracing=True)
+
+
+def call_eagerly(function, *args):
+    """function(*args) for one of the tf.functions above, called eagerly, through the
+    concrete function that get_concrete_function traces or finds for these arguments.
+
+    The traces are those a call of the tf.function makes: for each configuration (the
+    tensors' dtypes and ranks and the Python values: epsilon, axes, mask or not,
+    renorm's clipping), the first shape it sees, then versions with the axes that
+    differed relaxed, up to one for any shape; then no more. A call would also count
+    them toward TensorFlow's retracing warning ("5 out of the last 10 calls traced"),
+    and that count pools every tf.function of one Python function: MobileNetV2's first
+    layers, some with XLA and some without, made 5 traces of `forward` in 11 calls.
+    get_concrete_function is left out of that count.
+    """
+    return function.get_concrete_function(*args)(*args)
+
 
 # XLA's compilation costs about 0.25 s per input shape, and its fusion pays only on large
 # inputs. Measured on this CPU, forward and backward in one tf.function, XLA's time over
@@ -184,10 +203,13 @@ def normalize_with_batch_statistics(z, gamma, beta, weights, epsilon, axes, *,
     """
     if all_reduce_sum is not None:
         run_forward, run_backward, extra = forward, backward, (all_reduce_sum,)
+    elif tf.executing_eagerly():
+        passes = (compiled_forward, compiled_backward) if jit_compile else (
+            graph_forward, graph_backward)
+        run_forward, run_backward = (functools.partial(call_eagerly, f) for f in passes)
+        extra = (no_all_reduce,)  # a concrete function takes every argument, defaults too
     elif jit_compile:
         run_forward, run_backward, extra = compiled_forward, compiled_backward, ()
-    elif tf.executing_eagerly():
-        run_forward, run_backward, extra = graph_forward, graph_backward, ()
     else:
         run_forward, run_backward, extra = forward, backward, ()
     statistics = []
