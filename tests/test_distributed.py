@@ -5,6 +5,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from helpers_processes import start
 from helpers_search import observations, read_json, start_tune, wait_for
 
@@ -126,3 +127,37 @@ def test_threads_that_cannot_be_applied_are_said_not_dropped():
     distributed.limit_threads(3, log=lines.append)
     assert len(lines) == 1
     assert lines[0].startswith("--threads 3 not applied: TensorFlow had already started")
+
+
+def test_a_worker_whose_chief_is_gone_ends_in_one_line(monkeypatch, tmp_path, capsys):
+    """A worker's call to a chief that has ended fails with gRPC's UNAVAILABLE: one line naming
+    the chief's address (none under `--workers`, whose supervisor says the chief stopped)."""
+    import grpc
+
+    from tfweek3.cli.main import main
+    from tfweek3.tuning.roles import lost_chief
+
+    channel = grpc.insecure_channel("127.0.0.1:9")  # nothing listens there: refused at once
+    with pytest.raises(grpc.RpcError) as refused:
+        channel.unary_unary("/tfweek3/Test")(b"", timeout=30)
+    gone = refused.value
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "9")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner0")
+    monkeypatch.delenv(distributed.SUPERVISOR_VARIABLE, raising=False)
+    assert lost_chief(gone) == "UNAVAILABLE" and lost_chief(ValueError("x")) is None
+
+    def run_search(*args, **kwargs):
+        raise gone
+
+    monkeypatch.setattr("tfweek3.search.run.run_search", run_search)
+    args = ["tune", "--dir", str(tmp_path), "--trials", "1", "--no-tensorboard"]
+    assert main(args) == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("tfweek3")]
+    assert lines == [("tfweek3 tune: error: the chief at 127.0.0.1:9 is gone (gRPC UNAVAILABLE); "
+                      "start the chief again, then this worker")]
+    monkeypatch.setenv(distributed.SUPERVISOR_VARIABLE, "1")
+    assert main(args) == 1
+    assert "tfweek3" not in capsys.readouterr().err
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert lost_chief(gone) is None

@@ -21,6 +21,7 @@ import signal
 import sys
 
 from tfweek3.cli import babysit, demo, exercise, train, tune
+from tfweek3.search import caviar
 from tfweek3.training import stopping
 
 COMMAND_MODULES = [demo, train, tune, babysit, exercise]
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _stop(signum, frame):
     stopping.request()  # noticed at the next epoch if this KeyboardInterrupt is swallowed
+    if caviar.supervised():
+        # The supervisor of `--workers` says what was kept; what this process's interrupted
+        # work prints as it ends (a stop that surfaced as another error inside TensorFlow's
+        # C++ code is printed there, past any handler) is nobody's to read.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
     raise KeyboardInterrupt
 
 

@@ -15,6 +15,7 @@ Running the same command again on the same --dir continues the search;
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from tfweek3.cli import checks, types
@@ -32,7 +33,7 @@ from tfweek3.search.config import (
 from tfweek3.search.space import SearchSpace, SearchSpaceError
 from tfweek3.training.names import OPTIMIZERS
 from tfweek3.tuning import storage
-from tfweek3.tuning.roles import distributed_role
+from tfweek3.tuning.roles import distributed_role, lost_chief
 
 DEFAULTS = SearchSpace()
 # The flags of the course network's search space, and their names in the parsed arguments.
@@ -215,6 +216,15 @@ def run(args: argparse.Namespace) -> int:
         return _error(str(error), 2)
     except SearchError as error:
         return _error(str(error), 1)
+    except Exception as error:
+        status = lost_chief(error)
+        if status is None:
+            raise
+        if caviar.supervised():
+            return 1  # the supervisor sees the chief's end and says it
+        address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+        return _error(f"the chief at {address} is gone (gRPC {status}); start the chief "
+                      "again, then this worker", 1)
     if result is not None and result.best is None:
         return 1  # the summary line has said that no trial completed
     return 0

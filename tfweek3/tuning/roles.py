@@ -21,3 +21,13 @@ def distributed_role() -> str:
     if "KERASTUNER_ORACLE_IP" not in os.environ or not tuner_id:
         return "single"
     return "chief" if "chief" in tuner_id else "worker"
+
+
+def lost_chief(error: BaseException) -> str | None:
+    """In a worker, the gRPC status of a call to the chief that failed because the chief is
+    gone ("UNAVAILABLE": its process ended, or reset the connection mid-call); None for any
+    other error, or in another role. (A worker that finds no chief at its start waits for one.)"""
+    if distributed_role() != "worker" or not type(error).__module__.startswith("grpc"):
+        return None  # (grpc's errors are told by their module: grpc is not imported here)
+    name = getattr(error.code(), "name", None)
+    return name if name == "UNAVAILABLE" else None
