@@ -47,6 +47,8 @@ _PUBLIC = {
     "Schedule": "tfweek3.training.schedule",
     "load_schedule": "tfweek3.training.schedule",
     "train_on_schedule": "tfweek3.training.schedule",
+    "Member": "tfweek3.training.stacked",
+    "StackedNetwork": "tfweek3.training.stacked",
     "hp_alpha": "tfweek3.tuning.scales",
     "hp_beta": "tfweek3.tuning.scales",
     "sample_beta": "tfweek3.tuning.scales",
@@ -74,12 +76,14 @@ __all__ = [
     "DivergedError",
     "GridSearch",
     "ManualBatchNorm",
+    "Member",
     "PopulationBasedTraining",
     "RandomSearch",
     "Schedule",
     "SearchConfig",
     "SearchSpace",
     "SoftmaxClassifier",
+    "StackedNetwork",
     "TrainResult",
     "babysit",
     "build_network",
@@ -150,6 +154,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from tfweek3.training.network import build_network
     from tfweek3.training.optimizers import make_optimizer
     from tfweek3.training.schedule import Schedule, load_schedule, train_on_schedule
+    from tfweek3.training.stacked import Member, StackedNetwork
     from tfweek3.tuning.coarse_to_fine import CoarseToFine
     from tfweek3.tuning.pbt_tuner import PopulationBasedTraining
     from tfweek3.tuning.random_search import GridSearch, RandomSearch
