@@ -32,7 +32,6 @@ import tensorflow as tf
 
 from tfweek3.training.data import load_dataset
 from tfweek3.training.loop import train
-from tfweek3.training.network import build_network
 from tfweek3.training.stacked import Member, StackedNetwork
 
 
@@ -56,8 +55,7 @@ def run_alone(members, data, epochs: int) -> tuple[float, list[float]]:
     start = time.perf_counter()
     accuracies = []
     for member in members:
-        model = build_network(data.input_dim, data.num_classes, member.hidden_units,
-                              "manual" if member.batch_norm else "none", seed=member.seed)
+        model = member.build(data.input_dim, data.num_classes)
         result = train(model, data, epochs=epochs, batch_size=member.batch_size,
                        optimizer=member.optimizer, learning_rate=member.learning_rate,
                        beta=member.beta, seed=member.seed, verbose=0)

@@ -37,8 +37,7 @@ def alone_in_float64(member, data, initial):
     """The member trained alone in float64 from `initial`: its epochs' mean costs and weights."""
     keras.config.set_dtype_policy("float64")
     try:
-        model = build_network(data.input_dim, data.num_classes, member.hidden_units,
-                              "manual" if member.batch_norm else "none")
+        model = member.build(data.input_dim, data.num_classes)
     finally:
         keras.config.set_dtype_policy("float32")
     model.set_weights([w.astype(np.float64) for w in initial])
@@ -87,8 +86,7 @@ def test_each_member_is_no_farther_from_float64_alone_than_its_float32_run_alone
     data, stack, initial, curves = trained
     ratios = []
     for k, member in enumerate(MEMBERS):
-        model = build_network(data.input_dim, data.num_classes, member.hidden_units,
-                              "manual" if member.batch_norm else "none")
+        model = member.build(data.input_dim, data.num_classes)
         model.set_weights(initial[k])
         alone = train(model, data, epochs=EPOCHS, batch_size=member.batch_size,
                       optimizer=member.optimizer, learning_rate=member.learning_rate,
@@ -111,10 +109,8 @@ def test_a_member_taken_out_is_its_plain_network_with_the_same_predictions(train
     logits, _ = stack.forward(tf.constant(data.x_val))
     for k, member in enumerate(MEMBERS):
         model = stack.member_model(k)
-        assert [layer.name for layer in model.layers] == [
-            layer.name for layer in build_network(data.input_dim, data.num_classes,
-                                                  member.hidden_units,
-                                                  "manual" if member.batch_norm else "none").layers]
+        alone = member.build(data.input_dim, data.num_classes)
+        assert [layer.name for layer in model.layers] == [layer.name for layer in alone.layers]
         expected = tf.nn.softmax(logits[k]).numpy()
         ours = model(data.x_val, training=False).numpy()
         # a sum over the widest layer's units, three layers deep

@@ -80,6 +80,11 @@ class Member:
         if int(self.batch_size) != self.batch_size or self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {self.batch_size!r}")
 
+    def build(self, input_dim: int, num_classes: int) -> keras.Model:
+        """This member alone: its course network with the initial weights its seed draws."""
+        return build_network(input_dim, num_classes, self.hidden_units,
+                             "manual" if self.batch_norm else "none", seed=self.seed)
+
 
 def _per_member(values, rank: int) -> tf.Tensor:
     """A (K,) tensor shaped to broadcast against a (K, ...) tensor of this rank."""
@@ -139,8 +144,7 @@ class StackedNetwork(tf.Module):
         kernels = [np.zeros((k, n, width), np.float32) for n in fan_in]
         output_kernel = np.zeros((k, width, c), np.float32)
         for i, member in enumerate(self.members):
-            model = build_network(self.input_dim, c, member.hidden_units,
-                                  "manual" if member.batch_norm else "none", seed=member.seed)
+            model = member.build(self.input_dim, c)
             previous = self.input_dim
             for layer, n in enumerate(member.hidden_units):
                 kernels[layer][i, :previous, :n] = model.get_layer(f"linear_{layer + 1}").kernel
@@ -283,11 +287,10 @@ class StackedNetwork(tf.Module):
         self.stopped.scatter_nd_update([[k]], [True])
 
     def member_model(self, k: int) -> keras.Model:
-        """Member k taken out of the stack: its course network (`build_network`) with its
+        """Member k taken out of the stack: its course network (`Member.build`) with its
         weights and batch norm's moving averages, without the padding."""
         member = self.members[k]
-        model = build_network(self.input_dim, self.num_classes, member.hidden_units,
-                              "manual" if member.batch_norm else "none")
+        model = member.build(self.input_dim, self.num_classes)
         previous = self.input_dim
         for layer, n in enumerate(member.hidden_units):
             dense = model.get_layer(f"linear_{layer + 1}")
