@@ -163,7 +163,10 @@ def run_with_workers(config: SearchConfig, workers: int, *, log: Callable[[str],
                 processes[tuner_id] = start(tuner_id)
                 write_status()
     finally:
-        stop(processes.values())
+        # The workers first: a worker asking a chief that has already ended for its next trial
+        # would wait for it in gRPC, deaf to SIGTERM, until STOP_SECONDS are over.
+        stop([p for tuner_id, p in processes.items() if tuner_id != "chief"])
+        stop([processes["chief"]] if "chief" in processes else [])
 
 
 def stop(processes) -> None:
