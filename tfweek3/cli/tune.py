@@ -4,6 +4,7 @@
     tfweek3 tune --strategy grid --grid-points 4 --trials 16
     tfweek3 tune --strategy coarse-to-fine --rounds 3 --trials 30
     tfweek3 tune --workers 2                       # caviar: 2 models at a time
+    tfweek3 tune --together 30                     # caviar in one graph: 30 trials at once
     tfweek3 tune --prune median                    # stop trials below the median early
     tfweek3 tune --strategy pbt --population 8 --epochs 20 --ready-epochs 2
     tfweek3 tune --model my_model.py:build_model    # a model of your own, written for KerasTuner
@@ -65,6 +66,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help=types.DATASET_HELP)
     parser.add_argument("--workers", type=types.positive_int, default=1,
                         help="caviar: train N models at a time in N processes (1)")
+    parser.add_argument("--together", type=types.positive_int, default=1,
+                        help="caviar in one graph: train up to K trials at once as one stacked "
+                        "network, in each process (1: one at a time)")
     parser.add_argument("--dir", default="runs/tune", dest="directory",
                         help="search folder, local or gs://...; the same folder again resumes "
                         "(runs/tune)")
@@ -162,7 +166,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         strategy=args.strategy, trials=args.trials, epochs=args.epochs, dataset=args.dataset,
         directory=args.directory, seed=args.seed, objective=args.objective, space=space,
         grid_points=args.grid_points, rounds=args.rounds, zoom_k=args.zoom_k,
-        margin=args.margin, workers=args.workers, threads=args.threads, top_k=args.top_k,
+        margin=args.margin, workers=args.workers, together=args.together, threads=args.threads, top_k=args.top_k,
         population=args.population, ready_epochs=args.ready_epochs,
         exploit_quantile=args.exploit_quantile, perturb_factor=args.perturb_factor,
         resample_probability=args.resample_probability,

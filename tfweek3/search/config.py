@@ -33,7 +33,7 @@ FLAGS = {
     "strategy": "--strategy", "trials": "--trials", "epochs": "--epochs", "dataset": "--dataset",
     "directory": "--dir", "seed": "--seed", "objective": "--objective",
     "grid_points": "--grid-points", "rounds": "--rounds", "zoom_k": "--zoom-k",
-    "margin": "--margin", "workers": "--workers", "threads": "--threads", "top_k": "--top-k",
+    "margin": "--margin", "workers": "--workers", "together": "--together", "threads": "--threads", "top_k": "--top-k",
     "learning_rate": "--alpha", "one_minus_beta": "--one-minus-beta", "units": "--units",
     "layers": "--layers", "batch_size": "--batch-sizes", "batch_norm": "--batch-norm",
     "optimizer": "--optimizers", "prune": "--prune", "prune_min_trials": "--prune-min-trials",
@@ -75,6 +75,7 @@ class SearchConfig:
     perturb_factor: float = 1.25        # pbt: alpha and 1 - beta times 1.25 or 1/1.25 (0.8)
     resample_probability: float = 0.2   # pbt: ...or drawn afresh from the search space
     workers: int = 1              # caviar: worker processes (caviar.py)
+    together: int = 1             # caviar in one graph: trials trained at once (tuning/groups.py)
     threads: int | None = None    # TensorFlow threads of this process (None: all)
     top_k: int = 5                # rows of the table printed at the end
     project: str | None = None    # run one KerasTuner project only (used by workers)
@@ -102,7 +103,7 @@ class SearchConfig:
                                    f"{', '.join(OBJECTIVES)}; choose among them")
         if self.prune not in PRUNERS:
             raise SearchSpaceError(f"prune: choose among {', '.join(PRUNERS)}")
-        for name in ("trials", "epochs", "workers", "rounds", "zoom_k", "top_k",
+        for name in ("trials", "epochs", "workers", "together", "rounds", "zoom_k", "top_k",
                      "prune_min_trials", "prune_after"):
             if getattr(self, name) < 1:
                 raise SearchSpaceError(f"{name}: must be at least 1")
@@ -117,6 +118,12 @@ class SearchConfig:
         if self.prune != "none" and self.prune_after >= self.epochs:
             raise SearchSpaceError(f"prune_after: must be below --epochs ({self.epochs}), or no "
                                    f"trial can be stopped early")
+        if self.together > 1 and self.strategy == "pbt":
+            raise SearchSpaceError("together: pbt trains its members one at a time; --together "
+                                   "works with random, grid and coarse-to-fine")
+        if self.together > 1 and self.model is not None:
+            raise SearchSpaceError("together: trains the course network's trials as one stacked "
+                                   "network; a model of your own trains its trials one at a time")
         if not 0 <= self.margin < 1:
             raise SearchSpaceError("margin: must be in [0, 1)")
         self._validate_population()
@@ -131,6 +138,7 @@ class SearchConfig:
             "dataset": self.dataset, "directory": self.directory, "seed": self.seed,
             "objective": self.objective, "grid_points": self.grid_points, "rounds": self.rounds,
             "zoom_k": self.zoom_k, "margin": repr(self.margin), "workers": self.workers,
+            "together": self.together,
             "population": self.population, "ready_epochs": self.ready_epochs,
             "exploit_quantile": repr(self.exploit_quantile),
             "perturb_factor": repr(self.perturb_factor),

@@ -22,6 +22,13 @@ without TensorFlow's graph optimizer, steps.py). Only SGD's
 momentum is a number the step is traced with: a momentum trial with a new
 beta traces its steps again. `build` makes a new network, as KerasTuner's
 get_best_models needs (a model the search will not reset).
+
+Caviar in one graph: `fit_together` trains several trials at once as one
+stacked network (training/stacked.py), each member with its own architecture,
+alpha, beta, optimizer and mini-batch size, and hands each member's epochs to
+that trial's callbacks as `fit` does (a search with `together`, tuning/groups.py).
+`trains_together(hp)` says which trials it can stack: Adam, SGD and SGD with
+momentum (RMSprop trains alone).
 """
 
 from __future__ import annotations
@@ -49,11 +56,13 @@ from tfweek3.training.optimizers import (
     make_optimizer,
     reset_optimizer,
 )
+from tfweek3.training.stacked import STACKED_OPTIMIZERS, Member, StackedNetwork
 from tfweek3.training.steps import (
     TrainSteps,
     compile_steps,
     without_graph_optimizer,
 )
+from tfweek3.training.together import MemberView, train_together
 
 KEPT_NETWORKS = 32  # architectures kept at once; the least recently used one goes first
 
@@ -159,6 +168,55 @@ class CourseHyperModel(kt.HyperModel):
                   steps=self.compiled_steps(settings, model, data))
         callback_list.on_train_end()
         return history
+
+
+    def trains_together(self, hp) -> bool:
+        """Whether the trial of `hp` can train in a stack (its optimizer is one it has)."""
+        optimizer = define_hyperparameters(hp, self.space, self.grid_points).optimizer
+        return optimizer in STACKED_OPTIMIZERS or optimizer == "sgd"
+
+    def fit_together(self, hps: list, data: Dataset | None = None, *, epochs: int = 10,
+                     callbacks: list[list] | None = None, **kwargs) -> list:
+        """Train the trials of `hps` together (one stacked network), calling each trial's
+        `callbacks` after its epochs as `fit` does; returns, per trial, its Keras History
+        or the error its callbacks raised (that trial stopped there, the others went on)."""
+        data = data or self.data
+        members = [self.member(hp) for hp in hps]
+        stack = StackedNetwork(members, data.input_dim, data.num_classes)
+        views = [MemberView(stack, k) for k in range(len(members))]
+        histories = [keras.callbacks.History() for _ in members]
+        lists = [keras.callbacks.CallbackList(
+            list(own) + [history], model=view, epochs=epochs, verbose=0,
+            steps=epoch_steps(len(data.x_train), member.batch_size))
+            for own, history, view, member in zip(callbacks or [[]] * len(members), histories,
+                                                  views, members)]
+        results: list = list(histories)
+        for callback_list in lists:
+            callback_list.on_train_begin()
+
+        def report(k: int, epoch: int, logs: dict[str, float]) -> bool:
+            try:
+                lists[k].on_epoch_end(epoch - 1, logs)
+            except Exception as error:  # noqa: BLE001 -- this trial's end; the others go on
+                results[k] = error
+                return True
+            return views[k].stop_training
+
+        train_together(stack, data, epochs, on_epoch_end=report)
+        for k, callback_list in enumerate(lists):
+            if not isinstance(results[k], Exception):
+                callback_list.on_train_end()
+        return results
+
+    def member(self, hp) -> Member:
+        """The trial of `hp` as a member of a stack (SGD: momentum 0)."""
+        settings = define_hyperparameters(hp, self.space, self.grid_points)
+        sgd = settings.optimizer == "sgd"
+        return Member(settings.hidden_units, settings.learning_rate,
+                      beta=0.0 if sgd else settings.beta,
+                      optimizer="momentum" if sgd else settings.optimizer,
+                      batch_norm=settings.batch_norm, batch_size=settings.batch_size,
+                      seed=self.seed)
 
 
 def architecture(settings: TrialSettings) -> tuple:

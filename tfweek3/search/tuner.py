@@ -52,6 +52,7 @@ def make_tuner(config: SearchConfig, data: Dataset, project: str,
         "objective": kt.Objective(config.objective, config.direction), "seed": config.seed + 1,
         "directory": config.directory, "project_name": project, "overwrite": False,
         "tensorboard": config.tensorboard, "log": log, "write_results": False,
+        "together": config.together,
         "labels": LABELS if course else None,
         "describe": present.describe if course else results.describe}
     pruning = {"prune": config.prune, "prune_min_trials": config.prune_min_trials,

@@ -9,10 +9,12 @@
     EpochSummaries   TensorBoard scalars of every epoch (train/ and validation/)
     write_hparams    the trial's hyperparameters for TensorBoard's HParams dashboard
                      (hparams_callback: beside a TensorBoard callback of the user's)
+    trial_callbacks  all of a trial's callbacks but the tuner's own, for one execution
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import threading
@@ -193,3 +195,24 @@ def write_hparams(log_dir: str, trial_id: str, values: dict[str, Any]) -> None:
         hparams_api.hparams(_scalars(values), trial_id=trial_id)
     writer.close()
 
+
+
+def trial_callbacks(user_callbacks: list, trial, execution: int, log_dir: str | None) -> list:
+    """The search's callbacks, copied for this execution of a trial, with a user's TensorBoard
+    callback pointed at the trial's folder (as KerasTuner's tuners do); without one, the
+    trial's hyperparameters and epoch summaries in `log_dir` (None: no TensorBoard logs)."""
+    try:
+        callbacks = copy.deepcopy(list(user_callbacks))
+    except Exception as error:
+        raise kt.errors.FatalValueError(
+            "All callbacks used during a search should be deep-copyable (they are reused "
+            f"across trials); copy.deepcopy({user_callbacks}) failed: {error}") from error
+    boards = [c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)]
+    for board in boards:  # the user's own TensorBoard: a folder per trial and execution
+        board.log_dir = os.path.join(str(board.log_dir), str(trial.trial_id),
+                                     f"execution{execution}")
+        callbacks.append(hparams_callback(board.log_dir, trial))
+    if log_dir is not None and execution == 0 and not boards:
+        write_hparams(log_dir, trial.trial_id, trial.hyperparameters.values)
+        callbacks.append(EpochSummaries(log_dir))
+    return callbacks

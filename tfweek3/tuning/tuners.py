@@ -40,10 +40,8 @@ KerasTuner's distributed mode (KERASTUNER_TUNER_ID, _ORACLE_IP, _ORACLE_PORT).
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import math
-import os
 import time
 import traceback
 from collections.abc import Callable
@@ -55,7 +53,7 @@ import keras_tuner as kt
 
 from tfweek3.training import stopping
 from tfweek3.training.divergence import DivergedError
-from tfweek3.tuning import models, storage
+from tfweek3.tuning import groups, models, storage
 from tfweek3.tuning.dimensions import dimensions
 from tfweek3.tuning.figures import write_figures
 from tfweek3.tuning.importance import hyperparameter_importance
@@ -66,11 +64,9 @@ from tfweek3.tuning.outcomes import (
 )
 from tfweek3.tuning.reports import (
     EpochReports,
-    EpochSummaries,
     SaveBestEpoch,
     TunerCallback,
-    hparams_callback,
-    write_hparams,
+    trial_callbacks,
 )
 from tfweek3.tuning.results import (
     PRUNED_METRICS,
@@ -102,7 +98,8 @@ class EpochTuner(kt.Tuner):
     """A KerasTuner Tuner whose trials report every epoch; see the module's docstring.
 
     Arguments beyond keras_tuner.Tuner's: seed (the initial weights of every
-    trial), tensorboard (logs per trial), log (a function given one line per
+    trial), together (train up to this many trials at once, when the hypermodel
+    can: groups.py), tensorboard (logs per trial), log (a function given one line per
     finished trial, e.g. print), labels (hyperparameter name -> label in the
     figures), describe (a record -> its hyperparameters on one line) and
     write_results (False: leave the results files to the caller).
@@ -116,12 +113,16 @@ class EpochTuner(kt.Tuner):
     free_memory = True  # a full garbage collection before each trial's model, as KerasTuner does
     importance = True   # learn each hyperparameter's importance from the trials' scores
 
-    def __init__(self, oracle, hypermodel=None, *, seed: int | None = None,
+    def __init__(self, oracle, hypermodel=None, *, seed: int | None = None, together: int = 1,
                  tensorboard: bool = True, log: Callable[[str], None] | None = None,
                  labels: dict[str, str] | None = None,
                  describe: Callable[[dict[str, Any]], str] = describe_values,
                  write_results: bool = True, **kwargs):
         self.seed = seed
+        if int(together) != together or together < 1:
+            raise ValueError(f"together must be a positive integer; got {together!r}")
+        self.together = int(together)
+        self.trained: dict[str, groups.Trained] = {}  # trials of a group, trained, not yet ended
         self.tensorboard = tensorboard and importlib.util.find_spec("tensorboard") is not None
         self.log = log
         self.labels = dict(labels or {})
@@ -138,6 +139,8 @@ class EpochTuner(kt.Tuner):
                              "`Tuner.run_trial()` by subclassing a `Tuner` class without using a "
                              "`HyperModel` instance.")
         super().__init__(oracle, hypermodel, **kwargs)
+        if self.together > 1 and self.executions_per_trial > 1:
+            raise ValueError("together trains each trial once: executions_per_trial must be 1")
 
     # --- the search -------------------------------------------------------------------------
 
@@ -147,7 +150,10 @@ class EpochTuner(kt.Tuner):
         self.epochs = fit_kwargs.get("epochs", self.epochs)
         failure = None
         try:
-            super().search(*fit_args, **fit_kwargs)
+            if groups.can_train_together(self) and distributed_role() != "chief":
+                groups.search_in_groups(self, *fit_args, **fit_kwargs)
+            else:
+                super().search(*fit_args, **fit_kwargs)
         except RuntimeError as error:  # failures in a row (oracles.py): the results first
             if FAILURES not in str(error):
                 raise
@@ -202,19 +208,24 @@ class EpochTuner(kt.Tuner):
 
     def run_trial(self, trial, *args, **kwargs) -> dict[str, float]:
         stopping.check()
-        run = TrialRun(EpochReports(self.oracle, trial.trial_id))
-        self._runs[trial.trial_id] = run
-        user_callbacks = kwargs.pop("callbacks", None) or []
-        best = SaveBestEpoch(self.oracle.objective, last=self.score_last_epoch)
+        trained = self.trained.pop(trial.trial_id, None)  # a trial of a group (groups.py)
         start = time.monotonic()
+        if trained is None:
+            run, best = self.start_run(trial)
+            user_callbacks = kwargs.pop("callbacks", None) or []
+        else:
+            run, best = trained.run, trained.best
         try:
-            histories = []
-            for execution in range(self.executions_per_trial):
-                run.logs = []
-                callbacks = self.trial_callbacks(user_callbacks, trial, execution)
-                histories.append(self._build_and_fit_model(
-                    trial, *args, **self.fit_arguments(trial, kwargs),
-                    callbacks=[*callbacks, TunerCallback(self, trial), best]))
+            if trained is None:
+                histories = []
+                for execution in range(self.executions_per_trial):
+                    histories.append(self._build_and_fit_model(
+                        trial, *args, **self.fit_arguments(trial, kwargs),
+                        callbacks=self.execution_callbacks(user_callbacks, trial, execution,
+                                                           best)))
+            else:
+                histories = [trained.history()]  # (raises the error the trial ended with)
+                models.keep_build_config(self, trial.trial_id, best.trained)
             best.save(models.checkpoint_path(self, trial.trial_id))
             outcome = trial_outcome(histories, self.oracle.objective, len(run.logs), run.pruned,
                                     last=self.score_last_epoch)
@@ -228,8 +239,24 @@ class EpochTuner(kt.Tuner):
         finally:
             self._runs.pop(trial.trial_id, None)
             run.reports.close()  # every epoch has reached the oracle before the trial ends
-        outcome["duration_seconds"] = time.monotonic() - start
+        outcome["duration_seconds"] = time.monotonic() - start + (trained.seconds if trained
+                                                                  else 0.0)
         return outcome
+
+    def start_run(self, trial) -> tuple[TrialRun, SaveBestEpoch]:
+        """What a trial keeps while it trains (registered for on_epoch_end), and its best
+        epoch's weights."""
+        run = TrialRun(EpochReports(self.oracle, trial.trial_id))
+        self._runs[trial.trial_id] = run
+        return run, SaveBestEpoch(self.oracle.objective, last=self.score_last_epoch)
+
+    def execution_callbacks(self, user_callbacks: list, trial, execution: int,
+                            best: SaveBestEpoch) -> list:
+        """An execution's callbacks: the search's and the tuner's own (its epochs from 0)."""
+        self._runs[trial.trial_id].logs = []
+        log_dir = self.log_dir(trial) if self.tensorboard else None
+        return [*trial_callbacks(user_callbacks, trial, execution, log_dir),
+                TunerCallback(self, trial), best]
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         """Build the trial's model and fit it; returns what the hypermodel's fit returned.
@@ -251,26 +278,6 @@ class EpochTuner(kt.Tuner):
     def fit_arguments(self, trial, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments of the trial's fit (PBT sets its epochs)."""
         return kwargs
-
-    def trial_callbacks(self, user_callbacks: list, trial, execution: int) -> list:
-        """The search's callbacks, copied for this execution, a TensorBoard callback pointed at
-        the trial's folder (as KerasTuner's tuners do), and tfweek3's epoch summaries."""
-        try:
-            callbacks = copy.deepcopy(list(user_callbacks))
-        except Exception as error:
-            raise kt.errors.FatalValueError(
-                "All callbacks used during a search should be deep-copyable (they are reused "
-                f"across trials); copy.deepcopy({user_callbacks}) failed: {error}") from error
-        boards = [c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)]
-        for board in boards:  # the user's own TensorBoard: a folder per trial and execution
-            board.log_dir = os.path.join(str(board.log_dir), str(trial.trial_id),
-                                         f"execution{execution}")
-            callbacks.append(hparams_callback(board.log_dir, trial))
-        if self.tensorboard and execution == 0 and not boards:
-            log_dir = self.log_dir(trial)
-            write_hparams(log_dir, trial.trial_id, trial.hyperparameters.values)
-            callbacks.append(EpochSummaries(log_dir))
-        return callbacks
 
     def log_dir(self, trial) -> str:
         """The trial's TensorBoard folder: DIRECTORY/tensorboard/PROJECT/trial_<id>."""
