@@ -169,3 +169,12 @@ def test_a_stopped_group_is_trained_again_and_finished_groups_are_kept(tmp_path)
     resumed = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("trial ")]
     assert resumed == ["4/6", "5/6", "6/6"]
     assert [r["status"] for r in rows(tmp_path).values()] == ["completed"] * 6
+
+
+def test_with_workers_each_process_trains_its_own_groups(tmp_path):
+    done = run("tune", "--workers", "2", "--together", "3", "--trials", "6", "--epochs", "2",
+               "--dir", str(tmp_path), "--units", "8:16", "--layers", "1", "--no-tensorboard")
+    assert done.returncode == 0, done.stderr
+    found = rows(tmp_path)
+    assert sorted(found, key=int) == [str(n) for n in range(1, 7)]  # each trial once
+    assert {r["status"] for r in found.values()} == {"completed"}
