@@ -37,22 +37,19 @@ def search(directory, together: int, **settings) -> dict[str, dict]:
     return rows(directory)
 
 
-@pytest.fixture(scope="module")
-def pruned_pair(tmp_path_factory):
-    """The same pruned search (10 trials, median rule after epoch 1) alone and together."""
-    settings = {"trials": 10, "epochs": 4, "prune": "median", "prune_after": 1,
-                "prune_min_trials": 3}
-    alone, together = tmp_path_factory.mktemp("alone"), tmp_path_factory.mktemp("together")
-    return (search(alone, 1, **settings), search(together, 10, **settings), alone, together)
-
-
 HP_COLUMNS = ("learning_rate", "one_minus_beta", "units", "layers", "batch_size", "batch_norm",
               "optimizer")
 
 
 @pytest.mark.numerics
-def test_trials_trained_together_score_as_trained_alone(pruned_pair):
-    alone, together, _, _ = pruned_pair
+def test_a_pruned_search_together_is_the_search_one_at_a_time(tmp_path):
+    """The same pruned search (10 trials, the median rule after epoch 1), alone and together:
+    the same trials, scores, pruned trials, and a best model with its best epoch's weights."""
+    settings = {"trials": 10, "epochs": 4, "prune": "median", "prune_after": 1,
+                "prune_min_trials": 3}
+    alone = search(tmp_path / "alone", 1, **settings)
+    together = search(tmp_path / "together", 10, **settings)
+
     assert sorted(alone, key=int) == sorted(together, key=int) == [str(n) for n in range(1, 11)]
     for trial in alone:
         a, b = alone[trial], together[trial]
@@ -62,37 +59,29 @@ def test_trials_trained_together_score_as_trained_alone(pruned_pair):
     scores = [float(r["score"]) for r in together.values()]
     assert max(scores) - min(scores) > 0.2  # the trials really differ
 
-
-def test_the_median_rule_stops_the_same_trials_together(pruned_pair):
-    alone, together, _, _ = pruned_pair
+    # The median rule stops the same trials; a pruned member stopped updating there.
     pruned = {t for t, r in alone.items() if r["status"] == "pruned"}
     assert pruned, "the search should prune some trials"
     assert pruned == {t for t, r in together.items() if r["status"] == "pruned"}
-    for trial in pruned:  # a pruned member stopped updating: it trained fewer epochs
+    for trial in pruned:
         assert together[trial]["epochs"] == alone[trial]["epochs"]
         assert int(together[trial]["epochs"]) < 4
 
-
-def test_a_group_is_charged_its_share_of_the_time(pruned_pair):
-    _, together, _, _ = pruned_pair
+    # Each trial of the group is charged its share of the group's time, not the whole of it.
     seconds = [float(r["duration_seconds"]) for r in together.values()]
     assert all(s > 0 for s in seconds)
-    assert max(seconds) - min(seconds) < 0.5 * min(seconds) + 0.05  # a share each, not the sum
+    assert max(seconds) - min(seconds) < 0.5 * min(seconds) + 0.05
 
-
-def test_get_best_models_gives_the_best_epochs_weights_of_a_member(pruned_pair):
-    _, together, _, directory = pruned_pair
+    # get_best_models: the best member's network with its best epoch's weights.
     data = load_dataset("digits", seed=3, layout="flat")
-    config = SearchConfig(directory=str(directory), seed=3, space=SPACE, tensorboard=False,
-                          trials=10, epochs=4, prune="median", prune_after=1,
-                          prune_min_trials=3, together=10)
+    config = SearchConfig(directory=str(tmp_path / "together"), seed=3, space=SPACE,
+                          tensorboard=False, together=10, **settings)
     tuner = make_tuner(config, data, "search", log=lambda line: None)
     best_trial = tuner.oracle.get_best_trials(1)[0]
-    model = tuner.get_best_models(1)[0]
-    predicted = np.argmax(model.predict(data.x_val, verbose=0), axis=1)
+    predicted = np.argmax(tuner.get_best_models(1)[0].predict(data.x_val, verbose=0), axis=1)
     accuracy = float(np.mean(predicted == np.argmax(data.y_val, axis=1)))
     assert accuracy == pytest.approx(best_trial.score, abs=0.5 / VALIDATION)
-    assert max(float(r["score"]) for r in together.values()) == pytest.approx(best_trial.score)
+    assert max(scores) == pytest.approx(best_trial.score)
 
 
 def test_grid_and_coarse_to_fine_train_their_groups_as_the_oracle_hands_them_out(tmp_path):
