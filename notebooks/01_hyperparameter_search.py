@@ -85,12 +85,12 @@ SEARCH_EPOCHS = 2 if FAST else 8         # epochs per trial
 CAVIAR_TRIALS = 2 if FAST else 8
 CAVIAR_EPOCHS = 1 if FAST else 15
 BABYSIT_EPOCHS = 4 if FAST else 12
-PRUNE_TRIALS = 8 if FAST else 30         # section 6: one random search, with and without pruning
+PRUNE_TRIALS = 7 if FAST else 30         # section 6: one random search, with and without pruning
 PRUNE_EPOCHS = 3 if FAST else 12
 PBT_SEEDS = 1 if FAST else 3             # pbt against random search and one babysat model
 PBT_POPULATION = 2 if FAST else 8        # members (and random trials)
-PBT_EPOCHS = 4 if FAST else 12           # epochs per member (and per random trial)
-PBT_READY = 2                            # epochs between two exploit/explore steps
+PBT_EPOCHS = 2 if FAST else 12           # epochs per member (and per random trial)
+PBT_READY = 1 if FAST else 2             # epochs between two exploit/explore steps
 RUNS = Path("runs") / "01_hyperparameter_search"   # where the searches write their trials
 SEED = 0
 

@@ -63,14 +63,14 @@ tf.get_logger().setLevel("ERROR")
 # %% tags=["parameters"]
 # Parameters. TFWEEK3_FAST=1 (what the tests use) shrinks the searches to seconds.
 FAST = os.environ.get("TFWEEK3_FAST") == "1"
-SEARCH_TRIALS = 8 if FAST else 30        # section 2: random search with median pruning
+SEARCH_TRIALS = 6 if FAST else 30        # section 2: random search with median pruning
 SEARCH_EPOCHS = 3 if FAST else 10
 ROUNDS = 3                               # section 3: coarse to fine
 ROUND_TRIALS = 1 if FAST else 6          # trials per round
 ROUND_EPOCHS = 2 if FAST else 6
 PBT_POPULATION = 2 if FAST else 8        # section 4: population-based training
-PBT_EPOCHS = 4 if FAST else 12           # epochs per member
-PBT_READY = 2 if FAST else 3             # epochs between two exploit/explore steps
+PBT_EPOCHS = 2 if FAST else 12           # epochs per member
+PBT_READY = 1 if FAST else 3             # epochs between two exploit/explore steps
 HYPERBAND_EPOCHS = 2 if FAST else 9      # section 6: Hyperband's max_epochs, a trial's epochs
 HYPERBAND_SEEDS = 1 if FAST else 2
 CONTEST_SEEDS = 1 if FAST else 3         # section 7

@@ -201,7 +201,7 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
-def check_pruned_search(folder, stdout, trials=20, epochs=8):
+def check_pruned_search(folder, stdout, trials=12, epochs=6):
     """What `--prune median` must leave; returns the records of trials.json."""
     rows = read_csv(folder / "trials.csv")
     assert len(rows) == trials
@@ -244,13 +244,13 @@ def assert_the_rule_was_applied(records, epochs, **rule):
 
 
 def test_tune_prune_median_stops_losing_trials_by_the_rule_and_a_resume_keeps_them(tmp_path):
-    args = ("--trials", "20", "--epochs", "8", "--prune", "median", "--dir", str(tmp_path),
+    args = ("--trials", "12", "--epochs", "6", "--prune", "median", "--dir", str(tmp_path),
             *SMALL_TUNE)
     done = run_tune(*args)
     assert done.returncode == 0, done.stderr
     records = check_pruned_search(tmp_path, done.stdout)
 
-    assert_the_rule_was_applied(records, epochs=8)
+    assert_the_rule_was_applied(records, epochs=6)
 
     # The same command again: nothing trains, the pruned trials stay pruned.
     before = (tmp_path / "trials.csv").read_text()
@@ -261,7 +261,7 @@ def test_tune_prune_median_stops_losing_trials_by_the_rule_and_a_resume_keeps_th
 
 
 def test_tune_prune_median_with_two_workers(tmp_path):
-    done = run_tune("--trials", "20", "--epochs", "8", "--prune", "median", "--workers", "2",
+    done = run_tune("--trials", "12", "--epochs", "6", "--prune", "median", "--workers", "2",
                     "--dir", str(tmp_path), *SMALL_TUNE, timeout=400)
     assert done.returncode == 0, done.stderr
     check_pruned_search(tmp_path, done.stdout)

@@ -207,7 +207,7 @@ def test_coarse_to_fine_narrows_each_round_to_its_best_trials(tmp_path):
 
 
 def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(tmp_path):
-    args = ("--trials", "3", "--epochs", "10", "--dir", str(tmp_path), "--units", "8",
+    args = ("--trials", "3", "--epochs", "5", "--dir", str(tmp_path), "--units", "8",
             "--layers", "1", "--batch-sizes", "16", "--no-tensorboard", "--seed", "2")
     project = tmp_path / "search"
     paused = tmp_path / "paused"
@@ -231,7 +231,7 @@ def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(
     # The finished trial is untouched; the cut-off one ran again from its first epoch.
     assert read_json(project / "trial_0" / "trial.json") == first_trial
     history = observations(project / "trial_1" / "trial.json")
-    assert [obs["step"] for obs in history] == list(range(1, 11))
+    assert [obs["step"] for obs in history] == list(range(1, 6))
     assert all(len(obs["value"]) == 1 for obs in history)
 
     # --overwrite starts afresh.

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from helpers_processes import alive, messages, run, start, stop
 from helpers_search import read_json, wait_for
 
@@ -25,23 +24,29 @@ def rows(path):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_train_stops_keeping_its_last_checkpoint_and_resumes(tmp_path, signum):
+def test_train_stops_keeping_its_last_checkpoint_and_resumes(tmp_path):
+    """Stopped by SIGINT, then (resumed) by SIGTERM: each time one line and the last checkpoint
+    kept, and the resumed run goes on from it."""
     out = tmp_path / "run"
     args = ("train", "--out", str(out), "--epochs", "400", "--batch-size", "8", "--quiet")
-    process = start(*args)
-    # The checkpoint's state file names ckpt-3 only once it is whole (its index file comes first).
+    # The checkpoint's state file names ckpt-N only once it is whole (its index file comes first).
     state = out / "checkpoints" / "checkpoint"
-    wait_for(lambda: state.exists() and '"ckpt-3"' in state.read_text(), 120, "3 epochs", process)
-    _, stderr, seconds = stop(process, signum)
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    (line,) = messages(stderr)
-    kept = int(line.split("checkpoint after epoch ")[1].split()[0])
-    assert kept >= 3
-    assert line == (f"tfweek3 train: stopped; the checkpoint after epoch {kept} is kept in "
-                    f"{out}/checkpoints. To continue: tfweek3 {' '.join(args)} --resume")
-    print(f"train stopped {seconds:.2f} s after {signal.Signals(signum).name}")
+    kept = 0
+    for signum, resume in ((signal.SIGINT, ()), (signal.SIGTERM, ("--resume",))):
+        process = start(*args, *resume)
+        ckpt = f'"ckpt-{kept + 3}"'  # 3 more epochs than the last stop kept
+        wait_for(lambda ckpt=ckpt: state.exists() and ckpt in state.read_text(), 120,
+                 f"epoch {kept + 3}", process)
+        _, stderr, seconds = stop(process, signum)
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        (line,) = messages(stderr)
+        now_kept = int(line.split("checkpoint after epoch ")[1].split()[0])
+        assert now_kept >= kept + 3
+        kept = now_kept
+        assert line == (f"tfweek3 train: stopped; the checkpoint after epoch {kept} is kept in "
+                        f"{out}/checkpoints. To continue: tfweek3 {' '.join(args)} --resume")
+        print(f"train stopped {seconds:.2f} s after {signal.Signals(signum).name}")
 
     done = run(*args[:4], str(kept + 2), *args[5:], "--resume")
     assert done.returncode == 0, done.stderr
