@@ -234,7 +234,8 @@ def test_a_worker_that_keeps_dying_stops_the_search(tmp_path):
 def test_help_and_bad_flags_answer_without_importing_tensorflow():
     code = ("import sys\nfrom tfweek3.cli.main import main\n"
             "for argv in ([\"--help\"], [\"tune\", \"--help\"], [\"train\", \"--help\"], "
-            "[\"babysit\", \"--help\"], [\"tune\", \"--alpha\", \"0:1\"], [\"train\", \"--epochs\", \"0\"]):\n"
+            "[\"babysit\", \"--help\"], [\"tune\", \"--alpha\", \"0:1\"], [\"train\", \"--epochs\", \"0\"], "
+            "[\"tune\", \"--model\", \"no_such_file.py:build\", \"--dir\", \"/tmp/tfweek3-none\"]):\n"
             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
             "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -36,6 +36,18 @@ def dataset_error(spec: str) -> str | None:
     return None
 
 
+def model_file_error(spec: str) -> str | None:
+    """Why `spec` ("FILE.py:NAME") names no Python file, or None; without TensorFlow, so that a
+    mistyped path is answered at once."""
+    from tfweek3.search.user_model import ModelFileError, split_spec
+
+    try:
+        path, _ = split_spec(spec)
+    except ModelFileError as error:
+        return str(error)
+    return None if os.path.isfile(path) else f"{path}: no such file"
+
+
 def model_error(spec: str) -> str | None:
     """Why the hypermodel `spec` ("FILE.py:NAME") cannot be used, or None (imports TensorFlow)."""
     from tfweek3.search.user_model import ModelFileError, load_hypermodel

@@ -197,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
     problem = checks.dataset_error(config.dataset)
     if problem is not None:
         return _error(f"argument --dataset: {problem}", 2)
+    problem = config.model and checks.model_file_error(config.model)
+    if problem:
+        return _error(f"argument --model: {problem}", 2)
 
     if distributed_role() != "single" or config.workers == 1 or config.model is not None:
         from tfweek3.cli.quiet import import_tensorflow
