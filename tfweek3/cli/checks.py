@@ -39,13 +39,13 @@ def dataset_error(spec: str) -> str | None:
 def model_file_error(spec: str) -> str | None:
     """Why `spec` ("FILE.py:NAME") names no Python file, or None; without TensorFlow, so that a
     mistyped path is answered at once."""
-    from tfweek3.search.user_model import ModelFileError, split_spec
+    from tfweek3.search.user_model import ModelFileError, model_file
 
     try:
-        path, _ = split_spec(spec)
+        model_file(spec)
     except ModelFileError as error:
         return str(error)
-    return None if os.path.isfile(path) else f"{path}: no such file"
+    return None
 
 
 def model_error(spec: str) -> str | None:

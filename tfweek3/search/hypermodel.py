@@ -169,7 +169,6 @@ class CourseHyperModel(kt.HyperModel):
         callback_list.on_train_end()
         return history
 
-
     def trains_together(self, hp) -> bool:
         """Whether the trial of `hp` can train in a stack (its optimizer is one it has)."""
         optimizer = define_hyperparameters(hp, self.space, self.grid_points).optimizer

@@ -38,6 +38,15 @@ def split_spec(spec: str) -> tuple[str, str]:
     return path, name
 
 
+def model_file(spec: str) -> tuple[str, str]:
+    """"FILE.py:NAME" -> (FILE.py, NAME) of a file that exists; ModelFileError otherwise.
+    Needs no TensorFlow: the command line checks it before TensorFlow loads."""
+    path, name = split_spec(spec)
+    if not os.path.isfile(path):
+        raise ModelFileError(f"{path}: no such file")
+    return path, name
+
+
 def load_hypermodel(spec: str) -> Any:
     """The hypermodel NAME of FILE.py: a build function, or a HyperModel instance.
 
@@ -46,9 +55,7 @@ def load_hypermodel(spec: str) -> Any:
     """
     import keras_tuner as kt
 
-    path, name = split_spec(spec)
-    if not os.path.isfile(path):
-        raise ModelFileError(f"{path}: no such file")
+    path, name = model_file(spec)
     module_name = "tfweek3_model_" + hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:12]
     if module_name not in sys.modules:
         loader = importlib.util.spec_from_file_location(module_name, path)

@@ -35,9 +35,9 @@ EpochHook = Callable[[int, int, dict[str, float]], bool | None]
 
 
 def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
-                   on_epoch_end: EpochHook | None = None) -> list[int]:
+                   on_epoch_end: EpochHook | None = None) -> None:
     """Train the members of `stack` together on `data` (rows of pixels, one-hot labels) for
-    `epochs` epochs; returns the epochs each member trained."""
+    `epochs` epochs."""
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}")
     if (data.input_dim, data.num_classes) != (stack.input_dim, stack.num_classes):
@@ -46,7 +46,6 @@ def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
     x, y = tf.constant(data.x_train, tf.float32), tf.constant(data.y_train, tf.float32)
     x_val, y_val = tf.constant(data.x_val, tf.float32), tf.constant(data.y_val, tf.float32)
     training = list(range(len(stack.members)))
-    trained = [0] * len(training)
     for epoch in range(epochs):
         loss, accuracy = stack.train_epoch(x, y, tf.constant(epoch, tf.int64))
         val_loss, val_accuracy = stack.evaluate(x_val, y_val)
@@ -55,7 +54,6 @@ def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
         columns = {name: np.asarray(values, np.float64) for name, values in columns.items()}
         for k in list(training):
             logs = {name: float(values[k]) for name, values in columns.items()}
-            trained[k] = epoch + 1
             stop = on_epoch_end is not None and on_epoch_end(k, epoch + 1, logs)
             if stop or not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
                 stack.stop(k)
@@ -63,7 +61,6 @@ def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
         if not training:
             break
         stopping.check()
-    return trained
 
 
 class MemberView:

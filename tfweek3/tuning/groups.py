@@ -35,8 +35,7 @@ import keras_tuner as kt
 
 from tfweek3.training import stopping
 
-RUNNING, IDLE, STOPPED = (kt.engine.trial.TrialStatus.RUNNING, kt.engine.trial.TrialStatus.IDLE,
-                          kt.engine.trial.TrialStatus.STOPPED)
+IDLE, STOPPED = kt.engine.trial.TrialStatus.IDLE, kt.engine.trial.TrialStatus.STOPPED
 
 
 @dataclass
@@ -97,12 +96,12 @@ def next_group(tuner) -> tuple[list, bool]:
 def run_group(tuner, trials: list, *fit_args, **fit_kwargs) -> None:
     """Train `trials` together (the ones the hypermodel can stack), then end each one."""
     stacked = [t for t in trials if tuner.hypermodel.trains_together(t.hyperparameters)]
-    if len(stacked) > 1:
-        for trial in stacked:
-            tuner.on_trial_begin(trial)
+    if len(stacked) < 2:
+        stacked = []  # a stack of one is a trial alone
+    for trial in stacked:
+        tuner.on_trial_begin(trial)
+    if stacked:
         train_group(tuner, stacked, *fit_args, **fit_kwargs)
-    else:
-        stacked = []
     for trial in trials:
         if trial not in stacked:
             tuner.on_trial_begin(trial)
