@@ -1,6 +1,6 @@
 """`tfweek3 tune --model FILE.py:NAME`: a learner's own model through every strategy, with pruning
 and with --workers 2, resumed after SIGKILL; and every bad input as one line with the right exit
-status, against real processes."""
+status, against real processes (bad input also in this process, through the same main())."""
 
 import csv
 import json
@@ -12,6 +12,7 @@ import pytest
 from helpers_processes import messages, run, start
 from helpers_search import read_json, wait_for
 
+from tfweek3.cli.main import main
 from tfweek3.search.config import SearchConfig
 from tfweek3.search.run import run_search
 
@@ -129,24 +130,38 @@ def test_a_killed_search_of_a_users_model_resumes_without_rerunning_finished_tri
 
 # --- bad input: one line each, the right exit status ---------------------------------------------
 
-def test_a_model_file_that_is_missing_or_does_not_import_or_lacks_the_function(tmp_path):
+def in_process(capsys, *argv: str) -> str:
+    """`tfweek3 ARGV` run by cli.main.main in this process, expected to end on bad input (exit
+    status 2, no traceback): its one line."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = exit_.code
+    stderr = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in stderr, stderr
+    (line,) = messages(stderr)
+    return line
+
+
+def test_a_model_file_that_is_missing_or_does_not_import_or_lacks_the_function(tmp_path, capsys):
     base = ("tune", "--dir", str(tmp_path / "run"), "--trials", "2", "--epochs", "1")
     missing = tmp_path / "none.py"
     assert one_line(run(*base, "--model", f"{missing}:build"), 2) == (
         f"tfweek3 tune: error: argument --model: {missing}: no such file")
+    # The other cases in this process: the same main(), without a TensorFlow start-up each.
     broken = model_file(tmp_path, "import keras\n\ndef build_model(hp)\n    return 1\n", "bad.py")
-    assert one_line(run(*base, "--model", broken), 2) == (
+    assert in_process(capsys, *base, "--model", broken) == (
         f"tfweek3 tune: error: argument --model: {broken} does not import: "
         "SyntaxError: expected ':' (line 3)")
     raising = model_file(tmp_path, "import keras\nimport no_such_module\n", "raising.py")
-    assert one_line(run(*base, "--model", raising), 2) == (
+    assert in_process(capsys, *base, "--model", raising) == (
         f"tfweek3 tune: error: argument --model: {raising} does not import: "
         "ModuleNotFoundError: No module named 'no_such_module' (line 2)")
     good = model_file(tmp_path)
-    assert one_line(run(*base, "--model", f"{good}:build"), 2) == (
+    assert in_process(capsys, *base, "--model", f"{good}:build") == (
         f"tfweek3 tune: error: argument --model: {good} has no function or HyperModel named "
         "'build' (it defines build_model)")
-    assert one_line(run(*base, "--model", good, "--units", "8:16"), 2) == (
+    assert in_process(capsys, *base, "--model", good, "--units", "8:16") == (
         "tfweek3 tune: error: argument --units: sets the course network's search space; with "
         "--model the space is the one your build(hp) declares")
     assert not (tmp_path / "run" / "trials.csv").exists()

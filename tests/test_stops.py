@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from helpers_processes import alive, messages, run, start, stop
 from helpers_search import read_json, wait_for
+
+from tfweek3.training import stopping
 
 # A small network on digits: an epoch takes a few hundredths of a second.
 SMALL_TUNE = ("--units", "8", "--layers", "1", "--batch-sizes", "16", "--no-tensorboard")
@@ -22,6 +25,21 @@ SMALL_TUNE = ("--units", "8", "--layers", "1", "--batch-sizes", "16", "--no-tens
 def rows(path):
     with open(path) as f:
         return list(csv.DictReader(f))
+
+
+def test_a_stop_during_epochs_is_raised_between_them(monkeypatch):
+    """Inside `deferred()` (the epochs of train and train_together) the signal handler only records
+    the stop; it is raised at the next check() or on leaving, never inside TensorFlow's code."""
+    monkeypatch.setattr(stopping, "_requested", False)
+    reached = []
+    with pytest.raises(KeyboardInterrupt), stopping.deferred():
+        with stopping.deferred():
+            stopping.request()
+            assert not stopping.interrupts_now()
+        reached.append("after the inner one")  # only the outermost raises on leaving
+    assert reached and stopping.interrupts_now()
+    with pytest.raises(KeyboardInterrupt):
+        stopping.check()
 
 
 def test_train_stops_keeping_its_last_checkpoint_and_resumes(tmp_path):
@@ -93,8 +111,9 @@ def test_tune_stops_keeping_finished_trials_and_resumes(tmp_path):
 
 
 def test_a_stop_that_surfaces_as_another_error_is_a_stop_not_a_failed_trial(tmp_path):
-    """A Ctrl-C landing inside TensorFlow's C++ code can come out as a SystemError: once a stop
-    was requested, the trial is not failed and the command ends as stopped."""
+    """A Ctrl-C landing inside TensorFlow's C++ code can come out as a SystemError, whose
+    traceback that code prints itself: once a stop was requested, the trial is not failed, the
+    command ends as stopped, and what it wrote to stderr after the signal is not shown."""
     args = ("tune", "--trials", "3", "--epochs", "4", "--dir", str(tmp_path), *SMALL_TUNE)
     stopped = run(*args, TFWEEK3_TEST_STOP_AS_ERROR="2")
     assert stopped.returncode == 130 and "Traceback" not in stopped.stderr, stopped.stderr
@@ -194,16 +213,17 @@ def test_diverging_trials_are_recorded_not_failures(tmp_path):
 
 
 def test_an_unreadable_state_file_is_one_line_and_overwrite_starts_afresh(tmp_path):
-    args = ("tune", "--trials", "1", "--epochs", "1", "--dir", str(tmp_path), *SMALL_TUNE)
+    args = ("tune", "--trials", "2", "--epochs", "1", "--dir", str(tmp_path), *SMALL_TUNE)
     assert run(*args).returncode == 0
     state = tmp_path / "search" / "oracle.json"
     state.write_text(state.read_text()[:50])
-    broken = run(*args[:2], "2", *args[3:])
+    broken = run(*args[:2], "3", *args[3:])
     assert broken.returncode == 1 and "Traceback" not in broken.stderr
     (line,) = messages(broken.stderr)
     assert line.startswith(f"tfweek3 tune: error: {state} is unreadable (JSONDecodeError: ")
     assert line.endswith("; run with --overwrite to start this search afresh")
-    assert run(*args, "--overwrite").returncode == 0
+    assert run(*args[:2], "1", *args[3:], "--overwrite").returncode == 0
+    assert [r["trial"] for r in rows(tmp_path / "trials.csv")] == ["1"]  # the two before are gone
 
 
 def test_the_chief_dying_is_an_error_and_its_workers_stop(tmp_path):

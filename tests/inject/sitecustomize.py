@@ -11,14 +11,17 @@ TFWEEK3_TEST_PAUSE=N:E:FILE     the N-th trial this process trains (from 1) stop
                                 Of processes reaching it together, one pauses.
 TFWEEK3_TEST_PAUSE_TUNER=ID     with it, only the process with that tuner id pauses
 TFWEEK3_TEST_STOP_AS_ERROR=E    the first trial's epoch E ends as a Ctrl-C that TensorFlow's C++
-                                code turned into a SystemError: a stop is requested, then that
-                                error is raised (tfweek3/training/stopping.py)
+                                code turned into a SystemError: the process sends itself SIGINT,
+                                writes a traceback to stderr as that C++ code does, then raises
+                                that error (tfweek3/training/stopping.py)
 
 Every trial of a search, the course network's or a model of your own, goes through
 tfweek3.tuning.tuners.EpochTuner: its hooks are replaced.
 """
 
+import contextlib
 import os
+import signal
 import time
 
 if os.environ.get("TFWEEK3_TEST_DYING_WORKER") == os.environ.get("KERASTUNER_TUNER_ID", "-"):
@@ -42,7 +45,11 @@ if STOP_AS_ERROR:
     def stopping_epoch_end(self, trial, model, epoch, logs=None):
         epoch_end_before_stop(self, trial, model, epoch, logs)
         if epoch + 1 == int(STOP_AS_ERROR) and not stopping.requested():
-            stopping.request()
+            with contextlib.suppress(KeyboardInterrupt):  # TensorFlow's C++ code catches it,
+                os.kill(os.getpid(), signal.SIGINT)
+            os.write(2, b"Traceback (most recent call last):\n  File \"nest_util.py\", line 726\n"
+                        b"SystemError: <built-in function __import__> returned a result with an "
+                        b"exception set\n")
             raise SystemError("<built-in function __import__> returned a result with an "
                               "exception set")
 

@@ -52,12 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _stop(signum, frame):
     stopping.request()  # noticed at the next epoch if this KeyboardInterrupt is swallowed
-    if caviar.supervised():
-        # The supervisor of `--workers` says what was kept; what this process's interrupted
-        # work prints as it ends (a stop that surfaced as another error inside TensorFlow's
-        # C++ code is printed there, past any handler) is nobody's to read.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
-    raise KeyboardInterrupt
+    _quiet_stderr()
+    if stopping.interrupts_now():  # (inside an epoch: raised at its end, stopping.py)
+        raise KeyboardInterrupt
+
+
+_kept_stderr: int | None = None
+
+
+def _quiet_stderr() -> None:
+    """From a stop on, what the interrupted work writes to stderr goes nowhere: a stop that
+    surfaced as another error inside TensorFlow's C++ code is printed there, past any handler.
+    The command's one line goes to the stderr kept aside (none under `--workers`' supervisor,
+    which says what was kept)."""
+    global _kept_stderr
+    if _kept_stderr is not None:
+        return
+    try:
+        sys.stderr.flush()
+    except (OSError, RuntimeError, ValueError):  # a write the signal interrupted
+        pass
+    _kept_stderr = -1 if caviar.supervised() else os.dup(sys.stderr.fileno())
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
 
 
 def _unraisable(info) -> None:
@@ -74,22 +90,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     # SIGTERM stops like Ctrl-C; SIGINT is handled even where it was inherited as ignored.
-    # (Put back afterwards, for a caller that runs main() in its own process, as tests do.)
+    # (Put back afterwards, however it ends, for a caller that runs main() in its own
+    # process, as tests do.)
     previous = (signal.signal(signal.SIGINT, _stop), signal.signal(signal.SIGTERM, _stop),
                 sys.unraisablehook)
     sys.unraisablehook = _unraisable
     try:
-        status = int(args.func(args) or 0)
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
-        sys.unraisablehook = previous[2]
-        return status
+        return int(args.func(args) or 0)
     except KeyboardInterrupt:
         _stopped(parser, args)
     except Exception:
         if not stopping.requested():
             raise
         _stopped(parser, args)  # the stop surfaced as another error (stopping.py)
+    finally:  # (_stopped ends the process: nothing to put back then)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+        sys.unraisablehook = previous[2]
 
 
 def _stopped(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -97,8 +114,10 @@ def _stopped(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # one line, even if Ctrl-C comes twice
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     line = args.on_stop(args)
-    if line:
-        print(f"{parser.prog} {args.command}: {line}", file=sys.stderr)
+    if line and _kept_stderr != -1:
+        _quiet_stderr()
+        with open(_kept_stderr, "w", closefd=False) as stderr:
+            print(f"{parser.prog} {args.command}: {line}", file=stderr)
     # What is kept is on disk already (checkpoints and trial files are written whole as the
     # run goes): end now, not after TensorFlow's threads (or a supervisor's) have ended.
     _exit_now(STOPPED)

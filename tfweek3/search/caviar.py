@@ -36,6 +36,9 @@ from tfweek3.tuning import storage
 MAX_RESTARTS = 3  # per worker: a worker that keeps dying is a bug, not bad luck
 SUPERVISOR_VARIABLE = "TFWEEK3_SUPERVISOR_PID"  # set for the processes --workers starts
 STOP_SECONDS = 30  # how long the chief and workers get to end after SIGTERM
+# ... and the workers once their chief has died: one asking it for a trial waits in gRPC, deaf
+# to SIGTERM, and one still training reports to nobody (its trial runs again on a resume).
+ORPHAN_SECONDS = 3
 BAD_INPUT = 2  # the exit status of a `tfweek3` command given bad input
 
 
@@ -165,17 +168,21 @@ def run_with_workers(config: SearchConfig, workers: int, *, log: Callable[[str],
     finally:
         # The workers first: a worker asking a chief that has already ended for its next trial
         # would wait for it in gRPC, deaf to SIGTERM, until STOP_SECONDS are over.
-        stop([p for tuner_id, p in processes.items() if tuner_id != "chief"])
-        stop([processes["chief"]] if "chief" in processes else [])
+        chief = processes.get("chief")
+        orphans = chief is not None and chief.poll() not in (None, 0)
+        stop([p for tuner_id, p in processes.items() if tuner_id != "chief"],
+             ORPHAN_SECONDS if orphans else STOP_SECONDS)
+        stop([chief] if chief is not None else [])
 
 
-def stop(processes) -> None:
-    """SIGTERM to every process still running, then wait; SIGKILL one that does not end."""
+def stop(processes, seconds: float = STOP_SECONDS) -> None:
+    """SIGTERM to every process still running, then wait up to `seconds` in all; SIGKILL one
+    that has not ended by then."""
     processes = list(processes)
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_SECONDS
+    deadline = time.monotonic() + seconds
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))

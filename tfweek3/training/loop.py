@@ -179,47 +179,48 @@ def train(
     order_seed = tf.constant(int(data_seed.numpy()), tf.int64)
     stopped_early = False
     try:
-        for epoch in range(start, epochs):
-            progbar = None
-            if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
-                progbar = keras.utils.Progbar(
-                    steps_per_epoch, verbose=verbose, stateful_metrics=HISTORY_KEYS
-                )
-            loss, accuracy, bad_step, bad_loss = train_epoch(
-                x_train, y_train, order_seed, tf.constant(epoch, tf.int64))
-            if int(bad_step) >= 0:
-                raise DivergedError(epoch + 1, int(bad_step) + 1, _copy(history), float(bad_loss))
-            val_loss, val_accuracy = evaluate_fn(x_val, y_val)
-            if not math.isfinite(float(val_loss)):
-                raise DivergedError(epoch + 1, None, _copy(history), float(val_loss))
+        with stopping.deferred():  # a stop is taken between epochs
+            for epoch in range(start, epochs):
+                progbar = None
+                if verbose:
+                    print(f"Epoch {epoch + 1}/{epochs}")
+                    progbar = keras.utils.Progbar(
+                        steps_per_epoch, verbose=verbose, stateful_metrics=HISTORY_KEYS
+                    )
+                loss, accuracy, bad_step, bad_loss = train_epoch(
+                    x_train, y_train, order_seed, tf.constant(epoch, tf.int64))
+                if int(bad_step) >= 0:
+                    raise DivergedError(epoch + 1, int(bad_step) + 1, _copy(history), float(bad_loss))
+                val_loss, val_accuracy = evaluate_fn(x_val, y_val)
+                if not math.isfinite(float(val_loss)):
+                    raise DivergedError(epoch + 1, None, _copy(history), float(val_loss))
 
-            logs = {
-                "loss": float(loss),
-                "accuracy": float(accuracy),
-                "val_loss": float(val_loss),
-                "val_accuracy": float(val_accuracy),
-                "learning_rate": float(optimizer.learning_rate),
-            }
-            for key in HISTORY_KEYS:
-                history[key].append(logs[key])
-            if writers is not None:
-                _write_summaries(writers, epoch + 1, logs)
-            if manager is not None:
-                epochs_done.assign(epoch + 1)
-                saved_history.assign(np.array([history[key] for key in HISTORY_KEYS]).T)
-                manager.save(checkpoint_number=epoch + 1)
-            if progbar is not None:
-                progbar.update(steps_per_epoch, list(logs.items()))
+                logs = {
+                    "loss": float(loss),
+                    "accuracy": float(accuracy),
+                    "val_loss": float(val_loss),
+                    "val_accuracy": float(val_accuracy),
+                    "learning_rate": float(optimizer.learning_rate),
+                }
+                for key in HISTORY_KEYS:
+                    history[key].append(logs[key])
+                if writers is not None:
+                    _write_summaries(writers, epoch + 1, logs)
+                if manager is not None:
+                    epochs_done.assign(epoch + 1)
+                    saved_history.assign(np.array([history[key] for key in HISTORY_KEYS]).T)
+                    manager.save(checkpoint_number=epoch + 1)
+                if progbar is not None:
+                    progbar.update(steps_per_epoch, list(logs.items()))
 
-            if patience is not None:
-                wait = _epochs_without_improvement(history[monitor], monitor)
-                stopped_early = wait > 0 and wait >= patience
-            if on_epoch_end is not None and on_epoch_end(epoch + 1, dict(logs)):
-                stopped_early = True
-            if stopped_early:
-                break
-            stopping.check()  # a Ctrl-C whose KeyboardInterrupt was swallowed ends the run here
+                if patience is not None:
+                    wait = _epochs_without_improvement(history[monitor], monitor)
+                    stopped_early = wait > 0 and wait >= patience
+                if on_epoch_end is not None and on_epoch_end(epoch + 1, dict(logs)):
+                    stopped_early = True
+                if stopped_early:
+                    break
+                stopping.check()  # a Ctrl-C during the epoch ends the run here
     finally:
         for writer in (writers or {}).values():
             writer.close()

@@ -46,21 +46,22 @@ def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
     x, y = tf.constant(data.x_train, tf.float32), tf.constant(data.y_train, tf.float32)
     x_val, y_val = tf.constant(data.x_val, tf.float32), tf.constant(data.y_val, tf.float32)
     training = list(range(len(stack.members)))
-    for epoch in range(epochs):
-        loss, accuracy = stack.train_epoch(x, y, tf.constant(epoch, tf.int64))
-        val_loss, val_accuracy = stack.evaluate(x_val, y_val)
-        columns = {"loss": loss, "accuracy": accuracy, "val_loss": val_loss,
-                   "val_accuracy": val_accuracy, "learning_rate": stack.learning_rate}
-        columns = {name: np.asarray(values, np.float64) for name, values in columns.items()}
-        for k in list(training):
-            logs = {name: float(values[k]) for name, values in columns.items()}
-            stop = on_epoch_end is not None and on_epoch_end(k, epoch + 1, logs)
-            if stop or not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
-                stack.stop(k)
-                training.remove(k)
-        if not training:
-            break
-        stopping.check()
+    with stopping.deferred():  # a stop is taken between epochs
+        for epoch in range(epochs):
+            loss, accuracy = stack.train_epoch(x, y, tf.constant(epoch, tf.int64))
+            val_loss, val_accuracy = stack.evaluate(x_val, y_val)
+            columns = {"loss": loss, "accuracy": accuracy, "val_loss": val_loss,
+                       "val_accuracy": val_accuracy, "learning_rate": stack.learning_rate}
+            columns = {name: np.asarray(values, np.float64) for name, values in columns.items()}
+            for k in list(training):
+                logs = {name: float(values[k]) for name, values in columns.items()}
+                stop = on_epoch_end is not None and on_epoch_end(k, epoch + 1, logs)
+                if stop or not (math.isfinite(logs["loss"]) and math.isfinite(logs["val_loss"])):
+                    stack.stop(k)
+                    training.remove(k)
+            if not training:
+                break
+            stopping.check()
 
 
 class MemberView:
