@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _stop(signum, frame):
-    stopping.request()  # noticed at the next epoch if this KeyboardInterrupt is swallowed
+    stopping.request()  # check() raises it at the next epoch's end, whatever happens here
     _quiet_stderr()
     if stopping.interrupts_now():  # (inside an epoch: raised at its end, stopping.py)
         raise KeyboardInterrupt
@@ -63,8 +63,7 @@ _kept_stderr: int | None = None
 def _quiet_stderr() -> None:
     """From a stop on, what the interrupted work writes to stderr goes nowhere: a stop that
     surfaced as another error inside TensorFlow's C++ code is printed there, past any handler.
-    The command's one line goes to the stderr kept aside (none under `--workers`' supervisor,
-    which says what was kept)."""
+    The command's one line goes to the stderr kept aside."""
     global _kept_stderr
     if _kept_stderr is not None:
         return
@@ -72,8 +71,10 @@ def _quiet_stderr() -> None:
         sys.stderr.flush()
     except (OSError, RuntimeError, ValueError):  # a write the signal interrupted
         pass
-    _kept_stderr = -1 if caviar.supervised() else os.dup(sys.stderr.fileno())
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
+    _kept_stderr = os.dup(sys.stderr.fileno())
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stderr.fileno())
+    os.close(devnull)
 
 
 def _unraisable(info) -> None:
@@ -114,7 +115,7 @@ def _stopped(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # one line, even if Ctrl-C comes twice
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     line = args.on_stop(args)
-    if line and _kept_stderr != -1:
+    if line and not caviar.supervised():  # (the supervisor of --workers says what was kept)
         _quiet_stderr()
         with open(_kept_stderr, "w", closefd=False) as stderr:
             print(f"{parser.prog} {args.command}: {line}", file=stderr)
