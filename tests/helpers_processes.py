@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -36,6 +38,24 @@ def start(*args: str, **extra_env: str) -> subprocess.Popen:
 def run(*args: str, timeout: float = 300, **extra_env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tfweek3", *args], env=command_env(**extra_env),
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def run_here(*args: str) -> subprocess.CompletedProcess:
+    """`tfweek3 ARGS` run by cli.main.main in this process, ended as `run` gives a process's end.
+
+    For a command whose process is not what the test is about (a search resumed after a kill, a
+    run that makes a folder for the next one): it spares a new process's 5 s of imports
+    (TensorFlow, sklearn, matplotlib). How a command ends on a stop or an error is tested
+    against real processes (`run`, `start`)."""
+    from tfweek3.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(list(args))
+        except SystemExit as exit_:  # bad input: argparse's exit
+            status = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
 def stop(process: subprocess.Popen, signum: int = signal.SIGINT,

@@ -1,11 +1,9 @@
 """Pandas: one model babysat epoch by epoch through its control file."""
 
 import csv
-import subprocess
-import sys
 
 import pytest
-from helpers_search import ENV
+from helpers_processes import run_here
 
 from tfweek3.search.babysit import BabysitConfig, babysit, parse_control
 
@@ -73,10 +71,8 @@ def test_control_lines_are_parsed_and_bad_ones_reported():
 
 def test_babysit_command_reads_the_control_file(tmp_path):
     (tmp_path / "control.txt").write_text("learning_rate 0.02\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "tfweek3", "babysit", "--dir", str(tmp_path), "--epochs", "2",
-         "--hidden-units", "8", "--batch-norm", "none"],
-        check=False, capture_output=True, text=True, env=ENV, timeout=180)
+    done = run_here("babysit", "--dir", str(tmp_path), "--epochs", "2", "--hidden-units", "8",
+                    "--batch-norm", "none")
     assert done.returncode == 0, done.stderr
     assert "epoch 1: learning_rate 0.01 -> 0.02" in done.stdout
     history = read_csv(tmp_path / "history.csv")

@@ -1,19 +1,18 @@
 """`tfweek3 tune --model FILE.py:NAME`: a learner's own model through every strategy, with pruning
 and with --workers 2, resumed after SIGKILL; and every bad input as one line with the right exit
-status, against real processes (bad input also in this process, through the same main())."""
+status, against real processes (a resume and most bad input in this process, through the same
+main())."""
 
 import csv
 import json
 import os
 import signal
-import subprocess
 import textwrap
 
 import pytest
-from helpers_processes import messages, run, start
+from helpers_processes import messages, run, run_here, start
 from helpers_search import read_json, wait_for
 
-from tfweek3.cli.main import main
 from tfweek3.search.config import SearchConfig
 from tfweek3.search.run import run_search
 
@@ -78,9 +77,9 @@ def test_a_users_model_through_a_strategy_in_process(tmp_path, strategy, extra):
 
 
 def test_pbt_on_a_users_model_perturbs_its_learning_rate_and_momentum(tmp_path):
-    done = run("tune", "--model", model_file(tmp_path), "--strategy", "pbt", "--population", "3",
-               "--epochs", "4", "--ready-epochs", "2", "--dir", str(tmp_path / "run"),
-               "--no-tensorboard")
+    done = run_here("tune", "--model", model_file(tmp_path), "--strategy", "pbt", "--population",
+                    "3", "--epochs", "4", "--ready-epochs", "2", "--dir", str(tmp_path / "run"),
+                    "--no-tensorboard")
     assert done.returncode == 0, done.stderr
     rows = read_csv(tmp_path / "run" / "trials.csv")
     assert [r["generation"] for r in rows] == ["1"] * 3 + ["2"] * 3
@@ -121,7 +120,7 @@ def test_a_killed_search_of_a_users_model_resumes_without_rerunning_finished_tri
     first = read_json(tmp_path / "run" / "search" / "trial_0" / "trial.json")
     process.kill()
     process.wait()
-    done = run(*args)
+    done = run_here(*args)
     assert done.returncode == 0, done.stderr
     assert [line.split()[1] for line in done.stdout.splitlines()
             if line.startswith("trial ")] == ["2/3", "3/3"]
@@ -131,43 +130,34 @@ def test_a_killed_search_of_a_users_model_resumes_without_rerunning_finished_tri
 
 # --- bad input: one line each, the right exit status ---------------------------------------------
 
-def in_process(capsys, *argv: str) -> subprocess.CompletedProcess:
-    """`tfweek3 ARGV` run by cli.main.main in this process, as `run` gives a process's end."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = exit_.code
-    return subprocess.CompletedProcess(argv, status, "", capsys.readouterr().err)
-
-
-def test_a_model_file_that_is_missing_or_does_not_import_or_lacks_the_function(tmp_path, capsys):
+def test_a_model_file_that_is_missing_or_does_not_import_or_lacks_the_function(tmp_path):
     base = ("tune", "--dir", str(tmp_path / "run"), "--trials", "2", "--epochs", "1")
     missing = tmp_path / "none.py"
     assert one_line(run(*base, "--model", f"{missing}:build"), 2) == (
         f"tfweek3 tune: error: argument --model: {missing}: no such file")
     # The other cases in this process: the same main(), without a TensorFlow start-up each.
     broken = model_file(tmp_path, "import keras\n\ndef build_model(hp)\n    return 1\n", "bad.py")
-    assert one_line(in_process(capsys, *base, "--model", broken), 2) == (
+    assert one_line(run_here(*base, "--model", broken), 2) == (
         f"tfweek3 tune: error: argument --model: {broken} does not import: "
         "SyntaxError: expected ':' (line 3)")
     raising = model_file(tmp_path, "import keras\nimport no_such_module\n", "raising.py")
-    assert one_line(in_process(capsys, *base, "--model", raising), 2) == (
+    assert one_line(run_here(*base, "--model", raising), 2) == (
         f"tfweek3 tune: error: argument --model: {raising} does not import: "
         "ModuleNotFoundError: No module named 'no_such_module' (line 2)")
     good = model_file(tmp_path)
-    assert one_line(in_process(capsys, *base, "--model", f"{good}:build"), 2) == (
+    assert one_line(run_here(*base, "--model", f"{good}:build"), 2) == (
         f"tfweek3 tune: error: argument --model: {good} has no function or HyperModel named "
         "'build' (it defines build_model)")
-    assert one_line(in_process(capsys, *base, "--model", good, "--units", "8:16"), 2) == (
+    assert one_line(run_here(*base, "--model", good, "--units", "8:16"), 2) == (
         "tfweek3 tune: error: argument --units: sets the course network's search space; with "
         "--model the space is the one your build(hp) declares")
     assert not (tmp_path / "run" / "trials.csv").exists()
 
 
 def test_a_model_that_does_not_report_the_objective_names_what_it_reports(tmp_path):
-    done = run("tune", "--model", model_file(tmp_path), "--objective", "val_auc",
-               "--dir", str(tmp_path / "run"), "--trials", "2", "--epochs", "1",
-               "--no-tensorboard")
+    done = run_here("tune", "--model", model_file(tmp_path), "--objective", "val_auc",
+                    "--dir", str(tmp_path / "run"), "--trials", "2", "--epochs", "1",
+                    "--no-tensorboard")
     assert one_line(done, 2) == (
         "tfweek3 tune: error: argument --objective: the model reports accuracy, loss, "
         "val_accuracy, val_loss after an epoch, not the objective 'val_auc': compile it with "
@@ -200,8 +190,8 @@ def test_a_hypermodel_that_raises_fails_its_trials_and_three_in_a_row_end_the_se
     never = model_file(tmp_path, CONVNET.replace(
         "    inputs = keras.Input((8, 8, 1))",
         "    raise ValueError('not today')\n    inputs = keras.Input((8, 8, 1))"), "never.py")
-    done = run("tune", "--model", never, "--dir", str(tmp_path / "never"), "--trials", "2",
-               "--epochs", "1", "--no-tensorboard")
+    done = run_here("tune", "--model", never, "--dir", str(tmp_path / "never"), "--trials", "2",
+                    "--epochs", "1", "--no-tensorboard")
     assert one_line(done, 2) == (
         f"tfweek3 tune: error: argument --model: {never} raised when KerasTuner built it to "
         "learn its hyperparameters: ValueError: not today (line 9)")

@@ -1,7 +1,7 @@
-"""`tfweek3 tune --strategy pbt` as a real process: alone, with --workers 2 and a worker killed
-mid-generation, stopped and resumed; each member has one trial per generation, a copy starts from
-its parent's weights and optimizer state (a replay of its schedule from scratch matches it epoch by
-epoch), and the schedule files are written."""
+"""`tfweek3 tune --strategy pbt`: alone (in this process, through cli.main), and as a real process
+with --workers 2 and a worker killed mid-generation, stopped and resumed; each member has one trial
+per generation, a copy starts from its parent's weights and optimizer state (a replay of its
+schedule from scratch matches it epoch by epoch), and the schedule files are written."""
 
 import csv
 import json
@@ -11,7 +11,7 @@ import signal
 import keras
 import numpy as np
 import pytest
-from helpers_processes import messages, run, start
+from helpers_processes import messages, run, run_here, start
 from helpers_search import observations, read_json, wait_for
 
 from tfweek3.search.config import SearchConfig
@@ -73,7 +73,7 @@ def epoch_history(folder, chain, metric):
 
 
 def test_pbt_alone_copies_writes_its_schedule_and_the_replay_matches(tmp_path):
-    done = run(*pbt_args(tmp_path, 6, 6), timeout=400)
+    done = run_here(*pbt_args(tmp_path, 6, 6))
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("trial ")]
     assert len(lines) == 18 and "generation 3/3" in lines[-1]
@@ -95,8 +95,8 @@ def test_pbt_alone_copies_writes_its_schedule_and_the_replay_matches(tmp_path):
     assert [s.beta for s in schedule.segments] == [r["beta"] for r in chain]
 
     # The command line replays the winner's schedule from scratch: the same epochs as its lineage.
-    replay = run("train", "--schedule", str(tmp_path / "best_schedule.json"), "--out",
-                 str(tmp_path / "replay"), "--seed", "1", "--quiet")
+    replay = run_here("train", "--schedule", str(tmp_path / "best_schedule.json"), "--out",
+                      str(tmp_path / "replay"), "--seed", "1", "--quiet")
     assert replay.returncode == 0, replay.stderr
     history = json.loads((tmp_path / "replay" / "history.json").read_text())
     np.testing.assert_allclose(history["val_loss"], epoch_history(tmp_path, chain, "val_loss"),
@@ -161,7 +161,7 @@ def test_pbt_stopped_mid_generation_resumes_without_losing_or_repeating_one(tmp_
         assert messages(err) == [(f"tfweek3 tune: stopped; 4 finished trials kept in {folder}. "
                                   f"To continue: tfweek3 {' '.join(args)}")]
 
-    again = run(*args, timeout=300)
+    again = run_here(*args)
     assert again.returncode == 0, again.stderr
     resumed = [line for line in again.stdout.splitlines() if line.startswith("trial ")]
     assert [line.split()[1] for line in resumed] == ["5/8", "6/8", "7/8", "8/8"]
@@ -207,7 +207,7 @@ def test_pbt_writes_everything_through_tf_io_gfile(tmp_path, monkeypatch):
 
 
 def test_a_folder_of_another_population_is_refused_in_one_line(tmp_path):
-    first = run(*pbt_args(tmp_path, 2, 3, "--units", "8", "--layers", "1"), timeout=300)
+    first = run_here(*pbt_args(tmp_path, 2, 3, "--units", "8", "--layers", "1"))
     assert first.returncode == 0, first.stderr
     other = run(*pbt_args(tmp_path, 3, 3, "--units", "8", "--layers", "1"), timeout=120)
     assert (other.returncode, "Traceback" in other.stderr) == (1, False), other.stderr

@@ -9,6 +9,7 @@ import statistics
 import keras_tuner as kt
 import numpy as np
 import pytest
+from helpers_processes import run_here
 from helpers_search import run_tune
 
 from tfweek3.search.config import SearchConfig
@@ -246,7 +247,7 @@ def assert_the_rule_was_applied(records, epochs, **rule):
 def test_tune_prune_median_stops_losing_trials_by_the_rule_and_a_resume_keeps_them(tmp_path):
     args = ("--trials", "12", "--epochs", "6", "--prune", "median", "--dir", str(tmp_path),
             *SMALL_TUNE)
-    done = run_tune(*args)
+    done = run_here("tune", *args)
     assert done.returncode == 0, done.stderr
     records = check_pruned_search(tmp_path, done.stdout)
 
@@ -254,7 +255,7 @@ def test_tune_prune_median_stops_losing_trials_by_the_rule_and_a_resume_keeps_th
 
     # The same command again: nothing trains, the pruned trials stay pruned.
     before = (tmp_path / "trials.csv").read_text()
-    again = run_tune(*args)
+    again = run_here("tune", *args)
     assert again.returncode == 0, again.stderr
     assert not [line for line in again.stdout.splitlines() if line.startswith("trial ")]
     assert (tmp_path / "trials.csv").read_text() == before

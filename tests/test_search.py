@@ -9,8 +9,8 @@ import os
 import signal
 
 import pytest
-from helpers_processes import start
-from helpers_search import hparams_written, observations, read_json, run_tune, wait_for
+from helpers_processes import run_here, start
+from helpers_search import hparams_written, observations, read_json, wait_for
 
 from tfweek3.course.grid_vs_random import synthetic_score
 from tfweek3.course.synthetic_search import random_vs_grid_win_rate, synthetic_search
@@ -150,7 +150,7 @@ def test_a_grid_search_killed_mid_trial_resumes_and_covers_each_point_once(tmp_p
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
-    resumed = run_tune(*args)
+    resumed = run_here("tune", *args)
     assert resumed.returncode == 0, resumed.stderr
     rows = read_csv(tmp_path / "trials.csv")
     assert [r["status"] for r in rows] == ["completed"] * 4
@@ -220,7 +220,7 @@ def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(
     assert first_trial["status"] == "COMPLETED"
     assert read_json(project / "trial_1" / "trial.json")["status"] == "RUNNING"
 
-    resumed = run_tune(*args)
+    resumed = run_here("tune", *args)
     assert resumed.returncode == 0, resumed.stderr
     progress = [line for line in resumed.stdout.splitlines() if line.startswith("trial ")]
     assert [line.split()[1] for line in progress] == ["2/3", "3/3"]  # trial 1 is not re-run

@@ -1,7 +1,8 @@
 """Every command ends well, as a real process: Ctrl-C (SIGINT) and SIGTERM stop it within seconds
 with one line saying what was kept and how to continue, exit status 130, and nothing lost (the same
 command continues); a diverging run, failing trials, an unwritable folder or an unreadable state
-file end in one line naming the cause, with the right exit status and no traceback."""
+file end in one line naming the cause, with the right exit status and no traceback. (The runs that
+only set up a folder or continue after a stop go through the same main() in this process.)"""
 
 import csv
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers_processes import alive, messages, run, start, stop
+from helpers_processes import alive, messages, run, run_here, start, stop
 from helpers_search import read_json, wait_for
 
 from tfweek3.training import stopping
@@ -66,7 +67,7 @@ def test_train_stops_keeping_its_last_checkpoint_and_resumes(tmp_path):
                         f"{out}/checkpoints. To continue: tfweek3 {' '.join(args)} --resume")
         print(f"train stopped {seconds:.2f} s after {signal.Signals(signum).name}")
 
-    done = run(*args[:4], str(kept + 2), *args[5:], "--resume")
+    done = run_here(*args[:4], str(kept + 2), *args[5:], "--resume")
     assert done.returncode == 0, done.stderr
     history = json.loads((out / "history.json").read_text())
     assert len(history["loss"]) == kept + 2  # the kept epochs, then two more: none lost
@@ -85,7 +86,7 @@ def test_babysit_stops_and_the_same_command_continues(tmp_path):
                     f"{tmp_path}. To continue: tfweek3 {' '.join(args)}")
     print(f"babysit stopped {seconds:.2f} s after SIGINT")
     (tmp_path / "control.txt").write_text("stop\n")
-    again = run(*args)
+    again = run_here(*args)
     assert again.returncode == 0, again.stderr
     assert f"stopped: {kept} epochs" in again.stdout  # every kept epoch is still there
 
@@ -103,7 +104,7 @@ def test_tune_stops_keeping_finished_trials_and_resumes(tmp_path):
                     f"To continue: tfweek3 {' '.join(args)}")
     print(f"tune stopped {seconds:.2f} s after SIGINT, {len(finished)} trials finished")
 
-    again = run(*args)
+    again = run_here(*args)
     assert again.returncode == 0, again.stderr
     resumed = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("trial ")]
     assert resumed == [f"{n}/4" for n in range(len(finished) + 1, 5)]  # none twice, none lost
@@ -121,7 +122,7 @@ def test_a_stop_that_surfaces_as_another_error_is_a_stop_not_a_failed_trial(tmp_
     assert line.startswith("tfweek3 tune: stopped; 0 finished trials kept in")
     assert not list((tmp_path / "search").glob("trial_*/error.txt"))
 
-    again = run(*args)
+    again = run_here(*args)
     assert again.returncode == 0, again.stderr
     assert [r["status"] for r in rows(tmp_path / "trials.csv")] == ["completed"] * 3
 
@@ -160,7 +161,7 @@ def test_babysit_divergence_is_one_line_and_a_lower_learning_rate_continues(tmp_
     args = ("babysit", "--dir", str(tmp_path), "--epochs", "4", "--optimizer", "sgd",
             "--batch-norm", "none", "--learning-rate", "0.05")
     # Two good epochs, then a nudge that makes the loss NaN.
-    first = run(*args[:4], "2", *args[5:])
+    first = run_here(*args[:4], "2", *args[5:])
     assert first.returncode == 0, first.stderr
     (tmp_path / "control.txt").write_text("learning_rate 1e6\n")
     diverged = run(*args)
@@ -172,7 +173,7 @@ def test_babysit_divergence_is_one_line_and_a_lower_learning_rate_continues(tmp_
                          f"(or 'rollback K') into {tmp_path}/control.txt and run the same command "
                          f"again")
     (tmp_path / "control.txt").write_text("rollback 1\nlearning_rate 0.05\n")
-    again = run(*args)
+    again = run_here(*args)
     assert again.returncode == 0, again.stderr
     assert "rolled back to the checkpoint of epoch 1" in again.stdout
     assert "done: 4 epochs" in again.stdout
@@ -180,7 +181,7 @@ def test_babysit_divergence_is_one_line_and_a_lower_learning_rate_continues(tmp_
 
 def test_a_control_file_that_is_not_utf8_is_a_bad_line_and_training_goes_on(tmp_path):
     (tmp_path / "control.txt").write_bytes(b"learning_rate \xff\xfe0.1\nmomentum 0.8\n")
-    done = run("babysit", "--dir", str(tmp_path), "--epochs", "2")
+    done = run_here("babysit", "--dir", str(tmp_path), "--epochs", "2")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert "control.txt line 1 ignored" in done.stdout
     assert "epoch 1: beta 0.9 -> 0.8" in done.stdout
@@ -214,7 +215,7 @@ def test_diverging_trials_are_recorded_not_failures(tmp_path):
 
 def test_an_unreadable_state_file_is_one_line_and_overwrite_starts_afresh(tmp_path):
     args = ("tune", "--trials", "2", "--epochs", "1", "--dir", str(tmp_path), *SMALL_TUNE)
-    assert run(*args).returncode == 0
+    assert run_here(*args).returncode == 0
     state = tmp_path / "search" / "oracle.json"
     state.write_text(state.read_text()[:50])
     broken = run(*args[:2], "3", *args[3:])
@@ -222,7 +223,7 @@ def test_an_unreadable_state_file_is_one_line_and_overwrite_starts_afresh(tmp_pa
     (line,) = messages(broken.stderr)
     assert line.startswith(f"tfweek3 tune: error: {state} is unreadable (JSONDecodeError: ")
     assert line.endswith("; run with --overwrite to start this search afresh")
-    assert run(*args[:2], "1", *args[3:], "--overwrite").returncode == 0
+    assert run_here(*args[:2], "1", *args[3:], "--overwrite").returncode == 0
     assert [r["trial"] for r in rows(tmp_path / "trials.csv")] == ["1"]  # the two before are gone
 
 

@@ -9,7 +9,7 @@ import signal
 import keras_tuner as kt
 import numpy as np
 import pytest
-from helpers_processes import messages, run, start, stop
+from helpers_processes import messages, run, run_here, start, stop
 from helpers_search import wait_for
 
 from tfweek3.search.config import SearchConfig
@@ -153,7 +153,7 @@ def test_a_stopped_group_is_trained_again_and_finished_groups_are_kept(tmp_path)
     (line,) = messages(stderr)
     assert line == (f"tfweek3 tune: stopped; 3 finished trials kept in {tmp_path}. "
                     f"To continue: tfweek3 {' '.join(args)}")
-    again = run(*args)
+    again = run_here(*args)
     assert again.returncode == 0, again.stderr
     resumed = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("trial ")]
     assert resumed == ["4/6", "5/6", "6/6"]
