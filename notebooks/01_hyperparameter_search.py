@@ -20,7 +20,8 @@
 #    synthetic benchmark where one hyperparameter matters and the other hardly does.
 # 2. The right scale: $\alpha$ and $1 - \beta$ drawn uniformly and on a log scale.
 # 3. Coarse to fine: a random search in rounds, each round's box around the best points of the last.
-# 4. Caviar: many models at once (a search with 2 worker processes).
+# 4. Caviar: many models at once (a search with 2 worker processes, and the trials trained together
+#    as one stacked network).
 # 5. Pandas: one model babysat, its learning rate nudged through a control file, one bad day
 #    rolled back.
 # 6. Cut the losers early (median-stopping pruning) and see which hyperparameters mattered, beside
@@ -84,6 +85,8 @@ ROUND_TRIALS = 1 if FAST else 8          # trials per round
 SEARCH_EPOCHS = 2 if FAST else 8         # epochs per trial
 CAVIAR_TRIALS = 2 if FAST else 8
 CAVIAR_EPOCHS = 1 if FAST else 15
+TOGETHER_TRIALS = 3 if FAST else 30      # section 4, in one graph: the default search of tfweek3 tune
+TOGETHER_EPOCHS = 1 if FAST else 10
 BABYSIT_EPOCHS = 4 if FAST else 12
 PRUNE_TRIALS = 7 if FAST else 30         # section 6: one random search, with and without pruning
 PRUNE_EPOCHS = 3 if FAST else 12
@@ -241,6 +244,63 @@ print(f"2 workers:           {use['training_seconds']:.0f} s of training, {cavia
 # pays when each trial is long compared with a process start and there is a core (or a GPU, or a
 # machine) per worker. The models differ in hyperparameters and in architecture (layers, units),
 # as the lecture allows.
+
+# %% [markdown]
+# ### Caviar in one graph
+#
+# Another way to train many models at once, in one process: stack them. With
+# `SearchConfig(together=K)` (`tfweek3 tune --together K`) K trials become one network whose every
+# variable has a leading member axis: member k's `W[l]` is `W[l][k]`, its `gamma` and `beta` are
+# `gamma[k]` and `beta[k]`, with its own `alpha`, `beta` and optimizer. A narrower member's
+# missing units are padded and masked, so they get zero gradients. Each member steps on its own
+# mini-batches. Its cost is the mean over its own mini-batch, and its `mu` and `sigma2` come from
+# it alone, so each member trains as it would alone. Below, the default search of `tfweek3 tune`
+# (30 trials of 10 epochs over the whole space), one at a time and then all together. It has
+# the same seed, so the same trials.
+
+# %%
+alone_config = SearchConfig(strategy="random", trials=TOGETHER_TRIALS, epochs=TOGETHER_EPOCHS,
+                            directory=str(RUNS / "alone"), seed=SEED, tensorboard=False)
+together_config = dataclasses.replace(alone_config, together=TOGETHER_TRIALS,
+                                      directory=str(RUNS / "together"))
+start = time.monotonic()
+alone = run_search(alone_config, overwrite=True, log=lambda line: None)
+alone_wall = time.monotonic() - start
+start = time.monotonic()
+together = run_search(together_config, overwrite=True, log=lambda line: None)
+together_wall = time.monotonic() - start
+
+# %%
+pairs = search_rounds.side_by_side(alone.records, together.records)
+alone_use = search_rounds.parallel_use(alone.records, alone_wall)
+together_use = search_rounds.parallel_use(together.records, together_wall)
+identical = sum(a == b for _, a, b in pairs)
+print(f"the same {len(pairs)} trials both ways: "
+      f"{search_rounds.same_trials(alone.records, together.records)}; "
+      f"{identical} of {len(pairs)} with the very same score")
+for name, result, way, wall in (("one at a time", alone, alone_use, alone_wall),
+                                ("together", together, together_use, together_wall)):
+    print(f"{name:>13}: {way['training_seconds']:5.1f} s of training, {wall:5.1f} s in all, "
+          f"best val accuracy {result.best['score']:.4f}")
+print(f"together is {alone_wall / together_wall:.2f}x as fast in all, "
+      f"{alone_use['training_seconds'] / together_use['training_seconds']:.2f}x on the trials")
+search_rounds.plot_side_by_side(pairs, "one at a time", "together", "val_accuracy");
+
+# %% [markdown]
+# Why it is faster, and why not 30 times. One model of the course network is a few small matrix
+# products per step. That is too little work to keep two cores busy, and each step also pays
+# a fixed cost: Python, and starting each operation. Stacked, a layer of all members is one batched
+# product (`einsum`), and a whole epoch of all members is one compiled XLA program. So the fixed
+# costs are paid once for the group and the cores get work worth sharing. The price:
+# - compiling that program takes a few seconds for each group;
+# - the members step in lockstep, so an epoch lasts as many steps as the member with the most
+#   mini-batches (the one with mini-batches of 16);
+# - each of those steps computes every member, the others waiting.
+#
+# One at a time is already cheap here, because trials of one architecture reuse one compiled
+# network. The same search, timed as commands in one run, is in the README's benchmarks
+# (`benchmarks/bench_together.py`). Where it pays most: many trials of one architecture and
+# one mini-batch size, each too small to fill the machine alone.
 
 # %% [markdown]
 # ## 5. Pandas: babysitting one model
@@ -502,6 +562,10 @@ for row in rounds:
 print(f"4. caviar: {use['trials']} trials, one at a time {serial_wall:.0f} s, 2 workers "
       f"{caviar_wall:.0f} s ({use['speedup']:.2f} models at a time); best val accuracy "
       + ("-" if caviar.best is None else f"{caviar.best['score']:.3f}"))
+print(f"   in one graph: {len(pairs)} trials, one at a time {alone_wall:.0f} s, together "
+      f"{together_wall:.0f} s ({alone_wall / together_wall:.2f}x); {identical} of {len(pairs)} "
+      f"scores identical, best val accuracy {alone.best['score']:.3f} and "
+      f"{together.best['score']:.3f}")
 kept = [d for d in days if d["kept"]]
 print(f"5. pandas: {len(days)} days, {len(days) - len(kept)} thrown away by the rollback; "
       f"worst day val accuracy {min(d['val_accuracy'] for d in days):.3f}, "

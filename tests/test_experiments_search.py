@@ -124,6 +124,24 @@ def test_parallel_use_and_same_trials():
     assert search_rounds.same_trials(records, generic)  # the values count, not the scores
 
 
+def test_side_by_side_pairs_each_trials_scores_and_plots_the_completed_ones():
+    def search(*scores):
+        records = []
+        for trial, score in enumerate(scores, start=1):
+            record = _record(None, score or 0.0, 1e-3, 1e-2,
+                             status="completed" if score is not None else "diverged")
+            records.append({**record, "trial": trial})
+        return records
+
+    alone, together = search(0.5, None, 0.7), search(0.52, None, 0.7)
+    pairs = search_rounds.side_by_side(alone, list(reversed(together)))
+    assert pairs == [(1, 0.5, 0.52), (2, None, None), (3, 0.7, 0.7)]
+    fig = search_rounds.plot_side_by_side(pairs, "alone", "together", "val_accuracy")
+    np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), [[0.5, 0.52], [0.7, 0.7]])
+    with pytest.raises(ValueError, match=r"different trials: \[1, 2, 3\] and \[1, 2\]"):
+        search_rounds.side_by_side(alone, together[:2])
+
+
 def test_scripted_nudges_write_the_control_file_and_keep_every_day(tmp_path):
     watcher = nudges.ScriptedNudges(tmp_path, {2: "learning_rate 0.1", 3: "rollback 1"})
     header = "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate\n"

@@ -11,7 +11,10 @@ are read from `record["hyperparameters"]`.
 
 Caviar (course section 3): many models trained at once. With W workers the
 trials' training times add up to about W times the wall-clock time, minus the
-time the workers spend starting (importing TensorFlow) and waiting.
+time the workers spend starting (importing TensorFlow) and waiting. In one
+graph (`SearchConfig(together=K)`), K trials train as one stacked network;
+`side_by_side` and `plot_side_by_side` set each trial's score beside its score
+trained alone.
 """
 
 from __future__ import annotations
@@ -128,3 +131,38 @@ def same_trials(records_a: list[dict[str, Any]], records_b: list[dict[str, Any]]
                             for name, value in values.items()))
 
     return sorted(map(key, records_a)) == sorted(map(key, records_b))
+
+
+def side_by_side(records_a: list[dict[str, Any]],
+                 records_b: list[dict[str, Any]]) -> list[tuple[int, float | None, float | None]]:
+    """(trial, score in a, score in b) for two searches of the same trials, by trial number.
+
+    A score is None where that trial did not complete (diverged, pruned, failed)."""
+    def scores(records: list[dict[str, Any]]) -> dict[int, float | None]:
+        return {r["trial"]: r["score"] if r["status"] == "completed" else None for r in records}
+
+    a, b = scores(records_a), scores(records_b)
+    if a.keys() != b.keys():
+        raise ValueError(f"the searches have different trials: {sorted(a)} and {sorted(b)}")
+    return [(trial, a[trial], b[trial]) for trial in sorted(a)]
+
+
+def plot_side_by_side(pairs: list[tuple[int, float | None, float | None]], label_a: str,
+                      label_b: str, objective: str):
+    """Each trial's score in one search against the other's: on the diagonal, trained alike."""
+    import matplotlib.pyplot as plt
+
+    both = [(x, y) for _, x, y in pairs if x is not None and y is not None]
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    if both:
+        xs, ys = zip(*both)
+        low, high = min(xs + ys), max(xs + ys)
+        ax.plot([low, high], [low, high], color="grey", lw=1, label="the same score")
+        ax.scatter(xs, ys, s=30, zorder=3, label=f"a trial ({len(both)})")
+    ax.set_xlabel(f"{objective}, {label_a}")
+    ax.set_ylabel(f"{objective}, {label_b}")
+    ax.set_title("each trial, trained both ways")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
