@@ -43,7 +43,6 @@
 # %%
 import dataclasses
 import os
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -217,12 +216,8 @@ caviar_config = SearchConfig(
     strategy="random", trials=CAVIAR_TRIALS, epochs=CAVIAR_EPOCHS, workers=2,
     directory=str(RUNS / "caviar"), seed=SEED, tensorboard=False)
 serial_config = dataclasses.replace(caviar_config, workers=1, directory=str(RUNS / "one_at_a_time"))
-start = time.monotonic()
-serial = run_search(serial_config, overwrite=True, log=lambda line: None)
-serial_wall = time.monotonic() - start
-start = time.monotonic()
-caviar = run_search(caviar_config, overwrite=True, log=lambda line: None)
-caviar_wall = time.monotonic() - start
+serial, serial_wall = search_rounds.timed_search(serial_config)
+caviar, caviar_wall = search_rounds.timed_search(caviar_config)
 
 # %%
 print(present.format_table(rank(caviar.records, "max"), "val_accuracy"))
@@ -263,12 +258,8 @@ alone_config = SearchConfig(strategy="random", trials=TOGETHER_TRIALS, epochs=TO
                             directory=str(RUNS / "alone"), seed=SEED, tensorboard=False)
 together_config = dataclasses.replace(alone_config, together=TOGETHER_TRIALS,
                                       directory=str(RUNS / "together"))
-start = time.monotonic()
-alone = run_search(alone_config, overwrite=True, log=lambda line: None)
-alone_wall = time.monotonic() - start
-start = time.monotonic()
-together = run_search(together_config, overwrite=True, log=lambda line: None)
-together_wall = time.monotonic() - start
+alone, alone_wall = search_rounds.timed_search(alone_config)
+together, together_wall = search_rounds.timed_search(together_config)
 
 # %%
 pairs = search_rounds.side_by_side(alone.records, together.records)

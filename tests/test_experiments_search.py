@@ -15,6 +15,7 @@ from tfweek3.course import (
 from tfweek3.course.grid_vs_random import synthetic_score
 from tfweek3.search import present
 from tfweek3.search.babysit import BabysitResult
+from tfweek3.search.config import SearchConfig
 from tfweek3.search.space import SearchSpace
 from tfweek3.tuning.dimensions import with_derived
 from tfweek3.tuning.importance import MIN_R2, importance_phrase
@@ -140,6 +141,18 @@ def test_side_by_side_pairs_each_trials_scores_and_plots_the_completed_ones():
     np.testing.assert_allclose(fig.axes[0].collections[0].get_offsets(), [[0.5, 0.52], [0.7, 0.7]])
     with pytest.raises(ValueError, match=r"different trials: \[1, 2, 3\] and \[1, 2\]"):
         search_rounds.side_by_side(alone, together[:2])
+
+
+def test_a_timed_search_starts_afresh_and_its_seconds_hold_its_trials(tmp_path):
+    space = SearchSpace(units=(8, 8), layers=(1, 1), batch_size=(128,), batch_norm=(False,))
+    first, _ = search_rounds.timed_search(SearchConfig(
+        trials=2, epochs=1, space=space, directory=str(tmp_path), tensorboard=False, seed=1))
+    again, seconds = search_rounds.timed_search(SearchConfig(
+        trials=1, epochs=1, space=space, directory=str(tmp_path), tensorboard=False, seed=1))
+    assert [r["trial"] for r in first.records] == [1, 2]
+    assert [r["trial"] for r in again.records] == [1]  # overwritten, not continued
+    assert again.records[0]["hyperparameters"] == first.records[0]["hyperparameters"]
+    assert seconds >= again.records[0]["duration_seconds"] > 0
 
 
 def test_scripted_nudges_write_the_control_file_and_keep_every_day(tmp_path):

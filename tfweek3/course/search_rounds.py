@@ -20,10 +20,12 @@ trained alone.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
 
+from tfweek3.search.config import SearchConfig
 from tfweek3.search.space import SearchSpace
 
 
@@ -106,6 +108,16 @@ def plot_rounds(records: list[dict[str, Any]], boxes: list[SearchSpace], objecti
 def _value(record: dict[str, Any], name: str) -> Any:
     """A trial's value of one hyperparameter."""
     return record["hyperparameters"][name]
+
+
+def timed_search(config: SearchConfig) -> tuple[Any, float]:
+    """`config`'s search run afresh (overwrite) and quietly: its SearchResult and its seconds
+    on the wall clock, start-up of any worker processes included."""
+    from tfweek3.search.run import run_search
+
+    start = time.monotonic()
+    result = run_search(config, overwrite=True, log=lambda line: None)
+    return result, time.monotonic() - start
 
 
 def parallel_use(records: list[dict[str, Any]], wall_seconds: float,
