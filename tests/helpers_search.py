@@ -19,11 +19,6 @@ def start_tune(*args: str, env: dict[str, str] | None = None) -> subprocess.Pope
                             stderr=subprocess.PIPE, text=True)
 
 
-def run_tune(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tfweek3", "tune", *args], env=ENV, check=False,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 def read_json(path: Path) -> dict | None:
     """The JSON in `path`, or None while it does not exist yet."""
     try:

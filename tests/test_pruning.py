@@ -9,8 +9,7 @@ import statistics
 import keras_tuner as kt
 import numpy as np
 import pytest
-from helpers_processes import run_here
-from helpers_search import run_tune
+from helpers_processes import run, run_here
 
 from tfweek3.search.config import SearchConfig
 from tfweek3.search.present import best_text
@@ -262,8 +261,8 @@ def test_tune_prune_median_stops_losing_trials_by_the_rule_and_a_resume_keeps_th
 
 
 def test_tune_prune_median_with_two_workers(tmp_path):
-    done = run_tune("--trials", "12", "--epochs", "6", "--prune", "median", "--workers", "2",
-                    "--dir", str(tmp_path), *SMALL_TUNE, timeout=400)
+    done = run("tune", "--trials", "12", "--epochs", "6", "--prune", "median", "--workers", "2",
+               "--dir", str(tmp_path), *SMALL_TUNE, timeout=400)
     assert done.returncode == 0, done.stderr
     check_pruned_search(tmp_path, done.stdout)
 

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tfweek3.search.config import SearchConfig
 from tfweek3.search.space import SearchSpace
+
+if TYPE_CHECKING:
+    from tfweek3.tuning.results import SearchResult
 
 
 def round_summary(records: list[dict[str, Any]], boxes: list[SearchSpace]) -> list[dict[str, Any]]:
@@ -110,7 +113,7 @@ def _value(record: dict[str, Any], name: str) -> Any:
     return record["hyperparameters"][name]
 
 
-def timed_search(config: SearchConfig) -> tuple[Any, float]:
+def timed_search(config: SearchConfig) -> tuple[SearchResult | None, float]:
     """`config`'s search run afresh (overwrite) and quietly: its SearchResult and its seconds
     on the wall clock, start-up of any worker processes included."""
     from tfweek3.search.run import run_search
