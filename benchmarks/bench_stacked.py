@@ -32,7 +32,8 @@ import tensorflow as tf
 
 from tfweek3.training.data import load_dataset
 from tfweek3.training.loop import train
-from tfweek3.training.stacked import Member, StackedNetwork
+from tfweek3.training.member import Member
+from tfweek3.training.stacked import StackedNetwork
 
 
 def draw_members(k: int, seed: int) -> list[Member]:
@@ -68,7 +69,7 @@ def run_stacked(members, data, epochs: int) -> tuple[float, list[float]]:
     stack = StackedNetwork(members, data.input_dim, data.num_classes)
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
     for epoch in range(epochs):
-        stack.train_epoch(x, y, tf.constant(epoch, tf.int64))
+        stack.train_epoch(x, y, epoch)
     _, accuracy = stack.evaluate(tf.constant(data.x_val), tf.constant(data.y_val))
     return time.perf_counter() - start, [float(a) for a in accuracy.numpy()]
 

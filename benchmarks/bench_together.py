@@ -10,8 +10,10 @@ by trial) as the command a person runs, process start-up included, with
     memory    the command's peak resident memory (ru_maxrss of the process)
     score     the best val_accuracy (the same trials, trained alike)
 
-for the default random search (30 trials, 10 epochs) and coarse to fine (3
-rounds of 10: a group is a round). Then the throughput of KerasTuner's
+for the default random search (30 trials, 10 epochs), coarse to fine (3
+rounds of 10: a group is a round) and population-based training (a population
+of 8, 5 generations of 2 epochs: a group is a generation, 40 trials; --trials
+does not apply). Then the throughput of KerasTuner's
 RandomSearch with Model.fit over the same space (bench_tune_throughput.py's),
 in trials per minute, beside the default search's.
 
@@ -33,7 +35,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-SEARCHES = {"random": [], "coarse-to-fine": ["--strategy", "coarse-to-fine", "--rounds", "3"]}
+SEARCHES = {"random": [], "coarse-to-fine": ["--strategy", "coarse-to-fine", "--rounds", "3"],
+            "pbt": ["--strategy", "pbt", "--population", "8"]}
 
 
 def command(k: int, strategy: str, trials: int, epochs: int, directory: str) -> dict:
@@ -52,6 +55,7 @@ def command(k: int, strategy: str, trials: int, epochs: int, directory: str) -> 
     with open(os.path.join(directory, "trials.csv"), newline="") as f:
         rows = list(csv.DictReader(f))
     return {"wall": wall, "trials": sum(float(r["duration_seconds"]) for r in rows),
+            "count": len(rows),
             "memory_mb": usage.ru_maxrss / 1024,
             "score": max(float(r["score"]) for r in rows if r["status"] == "completed")}
 
@@ -62,7 +66,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--strategies", default="random,coarse-to-fine")
+    parser.add_argument("--strategies", default="random,coarse-to-fine,pbt")
     parser.add_argument("--keras-trials", type=int, default=12,
                         help="trials of KerasTuner's Model.fit search (0: skip it)")
     args = parser.parse_args()
@@ -80,8 +84,8 @@ def main() -> None:
             median = {k: {name: statistics.median(r[name] for r in runs[k]) for name in runs[k][0]}
                       for k in ks}
             base = median[ks[0]]
-            print(f"\n{strategy}: {args.trials} trials of {args.epochs} epochs, "
-                  f"median of {args.repeats}")
+            print(f"\n{strategy}: {base['count']:.0f} trials, {args.epochs} epochs each "
+                  f"(pbt: in all), median of {args.repeats}")
             print(f"{'K':>4} {'wall s':>8} {'x':>6} {'trials s':>9} {'x':>6} {'memory MB':>10} "
                   f"{'best score':>11}")
             for k in ks:

@@ -283,7 +283,7 @@ search_rounds.plot_side_by_side(pairs, "one at a time", "together", "val_accurac
 # a fixed cost: Python, and starting each operation. Stacked, a layer of all members is one batched
 # product (`einsum`), and a whole epoch of all members is one compiled XLA program. So the fixed
 # costs are paid once for the group and the cores get work worth sharing. The price:
-# - compiling that program takes a few seconds for each group;
+# - compiling that program takes a few seconds, once per search (later groups reuse the stack);
 # - the members step in lockstep, so an epoch lasts as many steps as the member with the most
 #   mini-batches (the one with mini-batches of 16);
 # - each of those steps computes every member, the others waiting.

@@ -9,6 +9,7 @@ import pytest
 from keras.src.backend.common import global_state
 from keras.src.saving import saving_lib
 
+from tfweek3.training.optimizers import optimizer_slots
 from tfweek3.tuning import keras_internals as internals
 
 
@@ -55,7 +56,8 @@ class CountLayers:
 def test_every_private_name_is_listed_with_its_reason():
     assert set(internals.PRIVATE_NAMES) == {
         "keras.src.saving.saving_lib.get_attr_skipset",
-        "keras.src.backend.common.global_state.get_global_attribute / set_global_attribute"}
+        "keras.src.backend.common.global_state.get_global_attribute / set_global_attribute",
+        "optimizer slot names <variable path with _>_momentum / _velocity"}
     assert all(len(reason) > 20 for reason in internals.PRIVATE_NAMES.values())
     check("get_attr_skipset", callable(getattr(saving_lib, "get_attr_skipset", None)),
           "builds a kind of object's skip set")
@@ -104,3 +106,17 @@ def test_keeping_is_done_again_after_clear_session(cleared):
     for kind in internals.SKIPSET_KINDS:
         kept = global_state.get_global_attribute(internals.skipset_key(kind))
         assert kept is not None and "_self_unconditional_dependency_names" in kept
+
+
+@pytest.mark.parametrize("optimizer,slots", [
+    (keras.optimizers.Adam(0.01), 2), (keras.optimizers.SGD(0.01, momentum=0.9), 1),
+    (keras.optimizers.SGD(0.01), 0)])
+def test_optimizer_slots_finds_every_slot_keras_makes(optimizer, slots):
+    """Every variable of a built optimizer but its step count and learning rate is a slot of
+    one of the model's variables, found by training/optimizers.optimizer_slots."""
+    model = compiled_model(0)
+    optimizer.build(model.trainable_variables)
+    found = [slot for v in model.trainable_variables for slot in optimizer_slots(optimizer, v)]
+    check("optimizer slot names", len(found) == slots * len(model.trainable_variables)
+          and {id(v) for v in found} == {id(v) for v in optimizer.variables[2:]},
+          "optimizer_slots in tfweek3/training/optimizers.py finds them by name")

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -142,13 +143,17 @@ def test_pbt_with_two_workers_survives_a_worker_killed_mid_generation(tmp_path):
     assert (folder / "best_schedule.json").exists() and (folder / "schedules.png").exists()
 
 
-@pytest.mark.parametrize("signum", [
-    pytest.param(signal.SIGKILL, id="SIGKILL"),
-    pytest.param(signal.SIGINT, id="SIGINT", marks=pytest.mark.slow)])
-def test_pbt_stopped_mid_generation_resumes_without_losing_or_repeating_one(tmp_path, signum):
+@pytest.mark.parametrize("signum,together", [
+    pytest.param(signal.SIGKILL, 1, id="SIGKILL"),
+    pytest.param(signal.SIGKILL, 4, id="SIGKILL-together"),
+    pytest.param(signal.SIGINT, 1, id="SIGINT", marks=pytest.mark.slow)])
+def test_pbt_stopped_mid_generation_resumes_without_losing_or_repeating_one(tmp_path, signum,
+                                                                            together):
+    """Killed in generation 2 (with --together 4, the whole generation is in flight): the
+    search run again trains what was cut off once, from the kept generation 1."""
     paused = tmp_path / "paused"
     folder = tmp_path / "search"
-    args = pbt_args(folder, 4, 4)
+    args = pbt_args(folder, 4, 4, "--together", str(together))
     process = start(*args, TFWEEK3_TEST_PAUSE=f"any:3:{paused}")
     wait_for(paused.exists, 240, "a generation-2 trial to pause", process)
     cut = read_json(folder / "pbt" / "oracle.json")["ongoing_trials"]
@@ -166,8 +171,9 @@ def test_pbt_stopped_mid_generation_resumes_without_losing_or_repeating_one(tmp_
     resumed = [line for line in again.stdout.splitlines() if line.startswith("trial ")]
     assert [line.split()[1] for line in resumed] == ["5/8", "6/8", "7/8", "8/8"]
     trials = check_population(folder, 4, 2)
-    (cut_id,) = cut.values()
-    assert next(r for r in trials if r["trial_id"] == cut_id)["generation"] == 2
+    assert len(cut) == together
+    assert {next(r for r in trials if r["trial_id"] == cut_id)["generation"]
+            for cut_id in cut.values()} == {2}
 
 
 def test_pbt_writes_everything_through_tf_io_gfile(tmp_path, monkeypatch):
@@ -216,3 +222,41 @@ def test_a_folder_of_another_population_is_refused_in_one_line(tmp_path):
                            "a pbt search with --population 2 --epochs 3 --ready-epochs 2 ")
     assert "--seed 1" in line and "--overwrite" in line
     assert len(read_json(tmp_path / "trials.json")["trials"]) == 4  # nothing else ran
+
+
+def checkpoint_arrays(path) -> dict[str, np.ndarray]:
+    """Every array of a weights file, by its path in the file."""
+    found = {}
+    with h5py.File(path, "r") as handle:
+        handle.visititems(lambda name, item: found.__setitem__(name, item[()])
+                          if isinstance(item, h5py.Dataset) else None)
+    return found
+
+
+@pytest.mark.numerics
+def test_pbt_together_trains_the_population_pbt_trains_one_at_a_time(tmp_path):
+    """--together 4: each generation of 4 members trains as one stack, each copy starting
+    from its parent's weights and optimizer state; the same members, copies and scores as
+    one at a time, and checkpoints a search one at a time can take (the same weights file,
+    the optimizer's step count and learning rate alike)."""
+    alone, together = tmp_path / "alone", tmp_path / "together"
+    assert run_here(*pbt_args(alone, 4, 4)).returncode == 0
+    done = run_here(*pbt_args(together, 4, 4, "--together", "4"))
+    assert done.returncode == 0, done.stderr
+    ours = {r["trial"]: r for r in check_population(together, 4, 2)}
+    theirs = {r["trial"]: r for r in check_population(alone, 4, 2)}
+    assert ours.keys() == theirs.keys()
+    same = ("member", "generation", "parent", "learning_rate", "beta", "units", "layers",
+            "batch_size", "batch_norm", "optimizer")
+    for trial, r in ours.items():
+        assert {k: r[k] for k in same} == {k: theirs[trial][k] for k in same}, trial
+        # float32 rounding apart (tests/test_stacked.py): at most two validation examples
+        assert abs(r["score"] - theirs[trial]["score"]) <= 2 / 288 + 1e-7, trial
+    assert any(r["parent"] and ours[r["parent"]]["member"] != r["member"]
+               for r in ours.values()), "some member should have copied another"
+    for r in ours.values():
+        path = f"pbt/trial_{r['trial_id']}/checkpoint.weights.h5"
+        mine, kept = checkpoint_arrays(together / path), checkpoint_arrays(alone / path)
+        assert {k: v.shape for k, v in mine.items()} == {k: v.shape for k, v in kept.items()}
+        for name in ("optimizer/vars/0", "optimizer/vars/1"):  # step count, learning rate
+            assert mine[name] == kept[name], (path, name)

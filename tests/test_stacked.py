@@ -13,11 +13,17 @@ from helpers_numerics import EPS32, float32_tolerance
 from helpers_train_child import small_digits
 
 from tfweek3.layers.softmax import cost
-from tfweek3.training.batches import epoch_steps, make_batches
+from tfweek3.training.batches import (
+    epoch_order,
+    epoch_steps,
+    lockstep_batches,
+    make_batches,
+)
 from tfweek3.training.loop import train
+from tfweek3.training.member import Member
 from tfweek3.training.network import build_network, logits_model
 from tfweek3.training.optimizers import make_optimizer
-from tfweek3.training.stacked import Member, StackedNetwork
+from tfweek3.training.stacked import StackedNetwork
 
 EPOCHS = 2
 MEMBERS = [  # widths, layers, batch norm, optimizer, alpha, beta and mini-batch size all differ
@@ -64,7 +70,7 @@ def trained():
     stack = StackedNetwork(MEMBERS, data.input_dim, data.num_classes)
     initial = [stack.member_model(k).get_weights() for k in range(len(MEMBERS))]
     x, y = tf.constant(data.x_train), tf.constant(data.y_train)
-    curves = [stack.train_epoch(x, y, tf.constant(e, tf.int64))[0].numpy() for e in range(EPOCHS)]
+    curves = [stack.train_epoch(x, y, e)[0].numpy() for e in range(EPOCHS)]
     return data, stack, initial, np.array(curves).T
 
 
@@ -150,8 +156,7 @@ def test_members_step_on_their_own_mini_batches_and_a_stopped_one_not_at_all(tra
     stack.stop(0)
     before = stack.member_model(0).get_weights()
     iterations = stack.iterations.numpy()
-    stack.train_epoch(tf.constant(data.x_train), tf.constant(data.y_train),
-                      tf.constant(EPOCHS, tf.int64))
+    stack.train_epoch(tf.constant(data.x_train), tf.constant(data.y_train), EPOCHS)
     for ours, theirs in zip(stack.member_model(0).get_weights(), before):
         np.testing.assert_array_equal(ours, theirs)
     assert stack.iterations.numpy()[0] == iterations[0]
@@ -165,3 +170,76 @@ def test_members_step_on_their_own_mini_batches_and_a_stopped_one_not_at_all(tra
 def test_a_bad_member_is_named(kwargs, word):
     with pytest.raises(ValueError, match=word):
         Member(**{"hidden_units": (4,), "learning_rate": 0.1, **kwargs})
+
+
+def test_a_member_out_and_back_in_carries_its_weights_and_optimizer_state(trained):
+    """member_model(k) holds member k's weights, moments and step count in Keras's own
+    optimizer; load_member puts them back: a stack of those models is the stack again."""
+    data, stack, _, _ = trained
+    again = StackedNetwork(MEMBERS, data.input_dim, data.num_classes)
+    for k in range(len(MEMBERS)):
+        model = stack.member_model(k)
+        assert int(model.optimizer.iterations) == int(stack.iterations[k])
+        again.load_member(k, model)
+    for theirs, ours in zip(
+            [*stack.trainable, *stack.moment_1, *stack.moment_2, *stack.moving_means,
+             *stack.moving_variances, stack.iterations],
+            [*again.trainable, *again.moment_1, *again.moment_2, *again.moving_means,
+             *again.moving_variances, again.iterations]):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=theirs.name)
+    with pytest.raises(ValueError, match=r"member 1 has weights of shapes"):
+        again.load_member(1, stack.member_model(0))
+
+
+@pytest.mark.numerics
+def test_a_member_taken_out_trains_on_in_keras_as_it_would_in_the_stack(trained):
+    """The moments land in Keras's slots for them (Adam's m and v, SGD's momentum): one more
+    epoch with `train` and Keras's optimizer is one more epoch in the stack, to rounding."""
+    data, stack, _, _ = trained
+    again = StackedNetwork(MEMBERS, data.input_dim, data.num_classes)
+    models = [stack.member_model(k) for k in range(len(MEMBERS))]
+    for k, model in enumerate(models):
+        again.load_member(k, model)
+    again.train_epoch(tf.constant(data.x_train), tf.constant(data.y_train), EPOCHS + 1)
+    for k, (member, model) in enumerate(zip(MEMBERS, models)):
+        train(model, data, epochs=EPOCHS + 2, initial_epoch=EPOCHS + 1,
+              batch_size=member.batch_size, optimizer=model.optimizer, seed=member.seed,
+              verbose=0)
+        # a step with moments in the wrong slots moves a weight by about alpha (1e-3 and more)
+        for ours, theirs in zip(again.member_weights(k), model.get_weights()):
+            np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)
+
+
+def test_a_reset_stack_trains_new_members_as_a_new_stack_without_compiling_again():
+    data = small_digits()
+    x, y = tf.constant(data.x_train), tf.constant(data.y_train)
+    stack = StackedNetwork(MEMBERS, data.input_dim, data.num_classes)
+    stack.train_epoch(x, y, 0)
+    traced = stack._train_batches.experimental_get_tracing_count()
+    others = [Member((12,), 0.02, 0.8, "momentum", True, 64, seed=7),
+              Member((30, 30, 30), 3e-3, 0.9, "adam", False, 16, seed=8),
+              *[Member((n,), 1e-2, 0.95, "adam", True, 32, seed=n) for n in (5, 9, 40, 2)]]
+    stack.reset(others)
+    new = StackedNetwork(others, data.input_dim, data.num_classes, depth=stack.depth,
+                         width=stack.width)
+    for epoch in range(2):
+        for ours, theirs in zip(stack.train_epoch(x, y, epoch), new.train_epoch(x, y, epoch)):
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for k in range(len(others)):
+        for ours, theirs in zip(stack.member_weights(k), new.member_weights(k)):
+            np.testing.assert_array_equal(ours, theirs)
+    assert stack._train_batches.experimental_get_tracing_count() == traced
+    with pytest.raises(ValueError, match="cannot take"):
+        stack.reset([*others[:-1], Member((41,), 0.1)])
+
+
+def test_lockstep_batches_give_each_member_its_own_mini_batches_in_turn():
+    m, members, epoch = 10, [(4, 0), (3, 1), (10, 0)], 2
+    indices, weights, steps = lockstep_batches(m, members, epoch, at_least=(6, 12))
+    assert indices.shape == weights.shape == (6, 3, 12) and steps == 4
+    for k, (b, seed) in enumerate(members):
+        n = epoch_steps(m, b)
+        taken = [indices[t, k, j] for t in range(n) for j in range(b) if weights[t, k, j]]
+        assert taken == list(epoch_order(m, seed, epoch).numpy())  # its own order, in turn
+        assert weights[:, k].sum() == m and not weights[n:, k].any() \
+            and not weights[:, k, b:].any()

@@ -132,12 +132,11 @@ def test_members_ask_the_oracle_under_their_own_tuner_ids():
                                                                 "tuner0.m2"]
 
 
-def test_together_with_pbt_or_a_model_of_your_own_is_a_bad_flag(tmp_path):
-    for extra in (("--strategy", "pbt"), ("--model", "x.py:build")):
-        done = run("tune", "--together", "4", "--dir", str(tmp_path), *extra)
-        assert done.returncode == 2
-        (line,) = messages(done.stderr)
-        assert "together" in line and "one at a time" in line, line
+def test_together_with_a_model_of_your_own_is_a_bad_flag(tmp_path):
+    done = run_here("tune", "--together", "4", "--dir", str(tmp_path), "--model", "x.py:build")
+    assert done.returncode == 2
+    (line,) = messages(done.stderr)
+    assert "together" in line and "one at a time" in line, line
 
 
 def test_a_stopped_group_is_trained_again_and_finished_groups_are_kept(tmp_path):
@@ -157,6 +156,9 @@ def test_a_stopped_group_is_trained_again_and_finished_groups_are_kept(tmp_path)
     assert again.returncode == 0, again.stderr
     resumed = [line.split()[1] for line in again.stdout.splitlines() if line.startswith("trial ")]
     assert resumed == ["4/6", "5/6", "6/6"]
+    # the group's lines come at its end: a line says when it starts
+    starts = [line for line in again.stdout.splitlines() if line.startswith("training ")]
+    assert starts == ["training 3 trials together as one stacked network, epochs 1 to 60"]
     assert [r["status"] for r in rows(tmp_path).values()] == ["completed"] * 6
 
 

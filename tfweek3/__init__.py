@@ -47,7 +47,7 @@ _PUBLIC = {
     "Schedule": "tfweek3.training.schedule",
     "load_schedule": "tfweek3.training.schedule",
     "train_on_schedule": "tfweek3.training.schedule",
-    "Member": "tfweek3.training.stacked",
+    "Member": "tfweek3.training.member",
     "StackedNetwork": "tfweek3.training.stacked",
     "hp_alpha": "tfweek3.tuning.scales",
     "hp_beta": "tfweek3.tuning.scales",
@@ -151,10 +151,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from tfweek3.training.checkpoints import checkpoint_for_epoch
     from tfweek3.training.data import DataError, Dataset, load_dataset
     from tfweek3.training.loop import DivergedError, TrainResult, make_train_step, train
+    from tfweek3.training.member import Member
     from tfweek3.training.network import build_network
     from tfweek3.training.optimizers import make_optimizer
     from tfweek3.training.schedule import Schedule, load_schedule, train_on_schedule
-    from tfweek3.training.stacked import Member, StackedNetwork
+    from tfweek3.training.stacked import StackedNetwork
     from tfweek3.tuning.coarse_to_fine import CoarseToFine
     from tfweek3.tuning.pbt_tuner import PopulationBasedTraining
     from tfweek3.tuning.random_search import GridSearch, RandomSearch

@@ -68,7 +68,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="caviar: train N models at a time in N processes (1)")
     parser.add_argument("--together", type=types.positive_int, default=1,
                         help="caviar in one graph: train up to K trials at once as one stacked "
-                        "network, in each process (1: one at a time)")
+                        "network, in each process (pbt: a generation at a time; 1: one at a "
+                        "time)")
     parser.add_argument("--dir", default="runs/tune", dest="directory",
                         help="search folder, local or gs://...; the same folder again resumes "
                         "(runs/tune)")

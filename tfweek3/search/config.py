@@ -119,9 +119,6 @@ class SearchConfig:
         if self.prune != "none" and self.prune_after >= self.epochs:
             raise SearchSpaceError(f"prune_after: must be below --epochs ({self.epochs}), or no "
                                    f"trial can be stopped early")
-        if self.together > 1 and self.strategy == "pbt":
-            raise SearchSpaceError("together: pbt trains its members one at a time; --together "
-                                   "works with random, grid and coarse-to-fine")
         if self.together > 1 and self.model is not None:
             raise SearchSpaceError("together: trains the course network's trials as one stacked "
                                    "network; a model of your own trains its trials one at a time")

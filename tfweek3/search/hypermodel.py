@@ -33,7 +33,9 @@ momentum (RMSprop trains alone).
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
@@ -50,13 +52,14 @@ from tfweek3.search.space import (
 from tfweek3.training.batches import epoch_steps
 from tfweek3.training.data import Dataset
 from tfweek3.training.loop import train
+from tfweek3.training.member import STACKED_OPTIMIZERS, Member
 from tfweek3.training.network import build_network
 from tfweek3.training.optimizers import (
     hold_beta_in_variable,
     make_optimizer,
     reset_optimizer,
 )
-from tfweek3.training.stacked import STACKED_OPTIMIZERS, Member, StackedNetwork
+from tfweek3.training.stacked import StackedNetwork
 from tfweek3.training.steps import (
     TrainSteps,
     compile_steps,
@@ -65,6 +68,7 @@ from tfweek3.training.steps import (
 from tfweek3.training.together import MemberView, train_together
 
 KEPT_NETWORKS = 32  # architectures kept at once; the least recently used one goes first
+KEPT_STACKS = 4     # stacks (of so many members) kept at once, likewise
 
 
 @dataclass
@@ -89,6 +93,7 @@ class CourseHyperModel(kt.HyperModel):
         self.grid_points = grid_points
         self.seed = seed
         self.networks: OrderedDict[tuple, Network] = OrderedDict()
+        self.stacks: OrderedDict[tuple, StackedNetwork] = OrderedDict()
 
     def build(self, hp):
         """A new network for the hyperparameters `hp`, compiled with their optimizer."""
@@ -175,14 +180,24 @@ class CourseHyperModel(kt.HyperModel):
         return optimizer in STACKED_OPTIMIZERS or optimizer == "sgd"
 
     def fit_together(self, hps: list, data: Dataset | None = None, *, epochs: int = 10,
-                     callbacks: list[list] | None = None, **kwargs) -> list:
+                     initial_epoch: int = 0, callbacks: list[list] | None = None,
+                     starts: list[Callable[[], keras.Model | None]] | None = None,
+                     **kwargs) -> list:
         """Train the trials of `hps` together (one stacked network), calling each trial's
         `callbacks` after its epochs as `fit` does; returns, per trial, its Keras History
-        or the error its callbacks raised (that trial stopped there, the others went on)."""
+        or the error its callbacks raised (that trial stopped there, the others went on).
+        starts: per trial, a function giving the network it continues from, with its
+        optimizer's state (a PBT member after its parent's generation), or None (it starts
+        from its initial weights); called in turn, each network copied before the next."""
         data = data or self.data
-        members = [self.member(hp) for hp in hps]
-        stack = StackedNetwork(members, data.input_dim, data.num_classes)
-        views = [MemberView(stack, k) for k in range(len(members))]
+        stack = self.stack_for([self.member(hp) for hp in hps], data)
+        members = stack.members
+        for k, start in enumerate(starts or []):
+            model = start() if start is not None else None
+            if model is not None:
+                stack.load_member(k, model)
+        views = [MemberView(stack, k, functools.partial(self.build_for_trial, hp))
+                 for k, hp in enumerate(hps)]
         histories = [keras.callbacks.History() for _ in members]
         lists = [keras.callbacks.CallbackList(
             list(own) + [history], model=view, epochs=epochs, verbose=0,
@@ -201,11 +216,30 @@ class CourseHyperModel(kt.HyperModel):
                 return True
             return views[k].stop_training
 
-        train_together(stack, data, epochs, on_epoch_end=report)
+        train_together(stack, data, epochs, initial_epoch=initial_epoch,
+                       on_epoch_end=report)
         for k, callback_list in enumerate(lists):
             if not isinstance(results[k], Exception):
                 callback_list.on_train_end()
         return results
+
+    def stack_for(self, members: list[Member], data: Dataset) -> StackedNetwork:
+        """A stack of `members`: the kept stack of as many members, reset (its epoch compiled
+        once), or a new one as deep and wide as the search space's largest network."""
+        key = (len(members), data.input_dim, data.num_classes)
+        stack = self.stacks.get(key)
+        fits = stack is not None and all(len(m.hidden_units) <= stack.depth
+                                         and max(m.hidden_units) <= stack.width for m in members)
+        if fits:
+            self.stacks.move_to_end(key)
+            stack.reset(members)
+            return stack
+        stack = StackedNetwork(members, data.input_dim, data.num_classes,
+                               depth=self.space.layers[1], width=self.space.units[1])
+        self.stacks[key] = stack
+        if len(self.stacks) > KEPT_STACKS:
+            self.stacks.popitem(last=False)
+        return stack
 
     def member(self, hp) -> Member:
         """The trial of `hp` as a member of a stack (SGD: momentum 0)."""

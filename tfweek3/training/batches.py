@@ -8,7 +8,8 @@ consecutive examples in that order, the last one holding the rest (`epoch_steps`
 
 The training loop cuts the order into mini-batches inside its compiled epoch
 (steps.py); `make_batches` gives the same mini-batches as a tf.data pipeline,
-for a loop written by hand.
+for a loop written by hand; `lockstep_batches` gives those of several networks
+trained side by side (a stacked network, stacked.py), step by step.
 """
 
 from __future__ import annotations
@@ -62,3 +63,25 @@ def make_batches(
         .map(lambda idx: (tf.gather(x, idx), tf.gather(y, idx)))
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def lockstep_batches(m: int, members: list[tuple[int, int]], epoch: int,
+                     at_least: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray, int]:
+    """The mini-batches of epoch `epoch` of K networks stepping together, each with its own
+    (batch_size, seed) in `members`: example indices and weights of shape (steps, K,
+    largest batch size), and `steps`, the most mini-batches a member has. Member k's
+    step t is its own t-th mini-batch (weights 1), padded with weights 0; after its last
+    step its weights are 0. `at_least` pads the first and last axes further."""
+    steps = max(epoch_steps(m, b) for b, _ in members)
+    shape = (max(steps, at_least[0]), len(members), max(max(b for b, _ in members), at_least[1]))
+    indices, weights = np.zeros(shape, np.int32), np.zeros(shape, np.float32)
+    orders: dict[int, np.ndarray] = {}  # (members of one seed share their orders)
+    for k, (b, seed) in enumerate(members):
+        n = epoch_steps(m, b)
+        if seed not in orders:
+            orders[seed] = epoch_order(m, seed, epoch).numpy()
+        order = np.zeros(n * b, np.int32)
+        order[:m] = orders[seed]
+        indices[:n, k, :b] = order.reshape(n, b)
+        weights[:n, k, :b] = (np.arange(n * b) < m).reshape(n, b)
+    return indices, weights, steps

@@ -27,65 +27,30 @@ Members differ in their hyperparameters and their architecture:
   of weight 0, which count in no sum of batch norm or of the cost.
 
 Each member starts from the weights `build_network(..., seed=member.seed)`
-draws (its real fan-in and fan-out), and `member_model(k)` takes it out of the
-stack as that plain Keras network, with its trained weights.
+draws (its real fan-in and fan-out). `member_model(k)` takes it out of the
+stack as that plain Keras network, with its trained weights and its
+optimizer's state; `load_member(k, model)` puts such a network back (a PBT
+member continues from its parent's). `reset(members)` starts the stack afresh
+with new members, keeping its compiled epoch: a search compiles once per shape.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfweek3.training.batches import epoch_order, epoch_steps
-from tfweek3.training.network import build_network
+from tfweek3.training.batches import lockstep_batches
+from tfweek3.training.member import Member
+from tfweek3.training.optimizers import make_optimizer, optimizer_slots
 
 EPSILON = 1e-3    # ManualBatchNorm's epsilon and momentum, as build_network leaves them
 MOMENTUM = 0.99
 ADAM_BETA_2 = 0.999   # Keras's Adam, as make_optimizer leaves it
 ADAM_EPSILON = 1e-7
-STACKED_OPTIMIZERS = ("adam", "momentum")
-
-
-@dataclass(frozen=True)
-class Member:
-    """One course network of a stack and how it trains: `build_network`'s hidden_units and
-    batch norm, `train`'s optimizer, learning_rate (alpha), beta, batch_size and seed (its
-    initial weights and its mini-batch order)."""
-
-    hidden_units: tuple[int, ...]
-    learning_rate: float
-    beta: float = 0.9
-    optimizer: str = "adam"
-    batch_norm: bool = True
-    batch_size: int = 32
-    seed: int = 0
-
-    def __post_init__(self):
-        units = tuple(self.hidden_units)
-        if not units or any(int(u) != u or u < 1 for u in units):
-            raise ValueError(f"hidden_units must be one or more positive integers; got {units!r}")
-        object.__setattr__(self, "hidden_units", tuple(int(u) for u in units))
-        if self.optimizer not in STACKED_OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {STACKED_OPTIMIZERS}; "
-                             f"got {self.optimizer!r}")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(f"learning_rate must be a positive number; got {self.learning_rate}")
-        if not 0.0 <= self.beta < 1.0:
-            raise ValueError(f"beta must be in [0, 1); got {self.beta}")
-        if int(self.batch_size) != self.batch_size or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {self.batch_size!r}")
-
-    def build(self, input_dim: int, num_classes: int) -> keras.Model:
-        """This member alone: its course network with the initial weights its seed draws."""
-        return build_network(input_dim, num_classes, self.hidden_units,
-                             "manual" if self.batch_norm else "none", seed=self.seed)
-
-
 def _per_member(values, rank: int) -> tf.Tensor:
     """A (K,) tensor shaped to broadcast against a (K, ...) tensor of this rank."""
     return tf.reshape(values, [-1] + [1] * (rank - 1))
@@ -94,76 +59,109 @@ def _per_member(values, rank: int) -> tf.Tensor:
 class StackedNetwork(tf.Module):
     """K course networks (`Member`s) in one set of variables with a member axis.
 
-    `train_epoch(x, y, epoch)` trains every member one epoch on its own mini-batches
-    (epoch: an int64 tensor) and returns each member's mean cost and accuracy; `evaluate(x, y)` gives each
-    member's cost and accuracy with training=False (batch norm's moving averages);
-    `stop(k)` freezes member k (a pruned trial); `member_model(k)` is member k as a
-    plain Keras network.
+    `train_epoch(x, y, epoch)` trains every member one epoch (from 0) on its own
+    mini-batches and returns each member's mean cost and accuracy; `evaluate(x, y)`
+    gives each member's cost and accuracy with training=False (batch norm's moving
+    averages); `stop(k)` freezes member k (a pruned trial); `member_model(k)` is
+    member k as a plain Keras network, `load_member(k, model)` its way back in, and
+    `reset(members)` new members in the same compiled stack.
     """
 
     def __init__(self, members: Sequence[Member], input_dim: int, num_classes: int,
-                 jit_compile: bool = True):
+                 jit_compile: bool = True, depth: int = 0, width: int = 0):
         super().__init__(name="stacked_network")
         if not members:
             raise ValueError("members must hold at least one Member")
-        self.members = tuple(members)
         self.input_dim, self.num_classes = int(input_dim), int(num_classes)
-        k = len(self.members)
-        self.depth = max(len(m.hidden_units) for m in self.members)
-        self.width = max(max(m.hidden_units) for m in self.members)
-        units = np.zeros((self.depth, k, self.width), np.float32)
+        k, c = len(members), self.num_classes
+        # As deep and wide as the deepest and widest member, or as asked (room for later ones)
+        self.depth = max(depth, *(len(m.hidden_units) for m in members))
+        self.width = max(width, *(max(m.hidden_units) for m in members))
+        depth, width = self.depth, self.width
+
+        def state(shape, dtype=tf.float32, name=None, trainable=False) -> tf.Variable:
+            return tf.Variable(tf.zeros(shape, dtype), trainable=trainable, name=name)
+
+        # Which member has which units, layers, batch norm and optimizer: variables, like
+        # alpha and beta, so that `reset` gives the stack new members without compiling again.
+        self.unit_mask = state((depth, k, width), name="unit_mask")
+        self.has_layer = state((depth, k), tf.bool, "has_layer")
+        self.batch_norm = state((k,), tf.bool, "batch_norm")
+        self.adam = state((k,), tf.bool, "adam")
+        self.learning_rate = state((k,), name="learning_rate")
+        self.beta = state((k,), name="beta")
+        self.stopped = state((k,), tf.bool, "stopped")
+        self.iterations = state((k,), tf.int64, "iterations")
+        fan_in = [self.input_dim] + [width] * (depth - 1)
+        self.kernels = [state((k, n, width), name=f"kernel_{i + 1}", trainable=True)
+                        for i, n in enumerate(fan_in)]
+        self.biases, self.gammas, self.betas = (
+            [state((k, width), name=f"{name}_{i + 1}", trainable=True) for i in range(depth)]
+            for name in ("bias", "gamma", "beta"))
+        self.moving_means, self.moving_variances = (
+            [state((k, width), name=f"{name}_{i + 1}") for i in range(depth)]
+            for name in ("moving_mean", "moving_variance"))
+        self.output_kernel = state((k, width, c), name="output_kernel", trainable=True)
+        self.output_bias = state((k, c), name="output_bias", trainable=True)
+        self.trainable = [*self.kernels, *self.biases, *self.gammas, *self.betas,
+                          self.output_kernel, self.output_bias]
+        self.moment_1 = [state(v.shape) for v in self.trainable]
+        self.moment_2 = [state(v.shape) for v in self.trainable]
+        # A whole epoch is one XLA program, the loop over its steps included: 30 members of the
+        # default search took 0.53 s an epoch, against 0.99 s with XLA on each step only and
+        # 2.4 s without XLA.
+        self._train_batches = tf.function(self._train_on_batches, jit_compile=jit_compile)
+        self._padded = (0, 0)  # the largest (steps, batch size) trained on
+        self.evaluate = tf.function(self._evaluate)
+        self.reset(members)
+
+    def reset(self, members: Sequence[Member]) -> None:
+        """Start afresh with `members` (as many as the stack holds, none deeper or wider than
+        it): their initial weights and hyperparameters, zero moments and steps. The compiled
+        epoch is kept (one compilation per shape of the epoch's mini-batches): a search
+        trains group after group in one stack."""
+        k, depth, width = len(self.learning_rate.numpy()), self.depth, self.width
+        if len(members) != k or any(len(m.hidden_units) > depth or max(m.hidden_units) > width
+                                    for m in members):
+            raise ValueError(f"members: a stack of {k} members, {depth} layers deep and "
+                             f"{width} units wide, cannot take {len(members)} of "
+                             f"{sorted({m.hidden_units for m in members})}")
+        self.members = tuple(members)
+        self.batch_sizes = [m.batch_size for m in self.members]
+        units = np.zeros((depth, k, width), np.float32)
         for i, member in enumerate(self.members):
             for layer, n in enumerate(member.hidden_units):
                 units[layer, i, :n] = 1.0
-        self.unit_mask = tf.constant(units)                                  # (L, K, H)
-        self.has_layer = tf.constant(units.max(axis=2) > 0)                  # (L, K)
-        self.batch_norm = tf.constant([m.batch_norm for m in self.members])  # (K,)
-        self.adam = tf.constant([m.optimizer == "adam" for m in self.members])
-        self.batch_sizes = [m.batch_size for m in self.members]
-        self.learning_rate = tf.Variable([m.learning_rate for m in self.members], dtype=tf.float32,
-                                         trainable=False, name="learning_rate")
-        self.beta = tf.Variable([m.beta for m in self.members], dtype=tf.float32,
-                                trainable=False, name="beta")
-        self.stopped = tf.Variable(tf.zeros(k, tf.bool), trainable=False, name="stopped")
-        self.iterations = tf.Variable(tf.zeros(k, tf.int64), trainable=False, name="iterations")
-        self._build_weights()
-        self.trainable = [*self.kernels, *self.biases, *self.gammas, *self.betas,
-                          self.output_kernel, self.output_bias]
-        self.moment_1 = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.trainable]
-        self.moment_2 = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.trainable]
-        # An epoch's mini-batches are drawn first, then the whole epoch runs as one XLA program
-        # (the loop over its steps included): 30 members of the default search on digits took
-        # 0.53 s an epoch after 4.2 s of compilation, against 0.99 s after 6.9 s with XLA on
-        # each step only, and 2.4 s without XLA.
-        self._epoch_batches = tf.function(self.epoch_batches)
-        self._train_batches = tf.function(self._train_on_batches, jit_compile=jit_compile)
-        self.evaluate = tf.function(self._evaluate)
+        self.unit_mask.assign(units)
+        self.has_layer.assign(units.max(axis=2) > 0)
+        self.batch_norm.assign([m.batch_norm for m in self.members])
+        self.adam.assign([m.optimizer == "adam" for m in self.members])
+        self.learning_rate.assign([m.learning_rate for m in self.members])
+        self.beta.assign([m.beta for m in self.members])
+        self.stopped.assign(tf.zeros(k, tf.bool))
+        self.iterations.assign(tf.zeros(k, tf.int64))
+        kernels, output_kernel = self._initial_kernels()
+        for variable, value in zip(self.kernels, kernels):
+            variable.assign(value)
+        self.output_kernel.assign(output_kernel)
+        for variable in (*self.biases, *self.betas, *self.moving_means, self.output_bias,
+                         *self.moment_1, *self.moment_2):
+            variable.assign(tf.zeros_like(variable))
+        for variable in (*self.gammas, *self.moving_variances):
+            variable.assign(tf.ones_like(variable))
 
-    def _build_weights(self):
-        """The initial weights each member's own `build_network(seed=...)` draws, padded."""
+    def _initial_kernels(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """The initial kernels each member's own `build_network(seed=...)` draws, padded."""
         k, depth, width, c = len(self.members), self.depth, self.width, self.num_classes
         fan_in = [self.input_dim] + [width] * (depth - 1)
         kernels = [np.zeros((k, n, width), np.float32) for n in fan_in]
         output_kernel = np.zeros((k, width, c), np.float32)
         for i, member in enumerate(self.members):
-            model = member.build(self.input_dim, c)
-            previous = self.input_dim
-            for layer, n in enumerate(member.hidden_units):
-                kernels[layer][i, :previous, :n] = model.get_layer(f"linear_{layer + 1}").kernel
-                previous = n
-            output_kernel[i, :previous] = model.get_layer("softmax").kernel
-        self.kernels = [tf.Variable(w, name=f"kernel_{i + 1}") for i, w in enumerate(kernels)]
-        zeros, ones = np.zeros((k, width), np.float32), np.ones((k, width), np.float32)
-        self.biases = [tf.Variable(zeros, name=f"bias_{i + 1}") for i in range(depth)]
-        self.gammas = [tf.Variable(ones, name=f"gamma_{i + 1}") for i in range(depth)]
-        self.betas = [tf.Variable(zeros, name=f"beta_{i + 1}") for i in range(depth)]
-        self.moving_means = [tf.Variable(zeros, trainable=False, name=f"moving_mean_{i + 1}")
-                             for i in range(depth)]
-        self.moving_variances = [tf.Variable(ones, trainable=False,
-                                             name=f"moving_variance_{i + 1}")
-                                 for i in range(depth)]
-        self.output_kernel = tf.Variable(output_kernel, name="output_kernel")
-        self.output_bias = tf.Variable(np.zeros((k, c), np.float32), name="output_bias")
+            *hidden, output = member.initial_kernels(self.input_dim, c)
+            for layer, kernel in enumerate(hidden):
+                kernels[layer][i, :kernel.shape[0], :kernel.shape[1]] = kernel
+            output_kernel[i, :output.shape[0]] = output
+        return kernels, output_kernel
 
     def forward(self, x, weights=None):
         """Each member's logits z of the output layer, (K, B, C), and each layer's (mu, sigma2).
@@ -214,11 +212,13 @@ class StackedNetwork(tf.Module):
             total = tf.reduce_sum(cost)  # member k's weights get dJ_k: the members are apart
         grads = tape.gradient(total, self.trainable)
         self._update(grads, active)
+        keep = active & self.batch_norm  # (a member without batch norm has no averages)
         for layer, (mu, sigma2) in enumerate(statistics):
+            kept = keep[:, None] & (self.unit_mask[layer] > 0)  # nor its padded units
             for moving, value in ((self.moving_means[layer], mu),
                                   (self.moving_variances[layer], sigma2)):
                 average = MOMENTUM * tf.cast(moving, tf.float64) + (1.0 - MOMENTUM) * value
-                moving.assign(tf.where(active[:, None], tf.cast(average, tf.float32), moving))
+                moving.assign(tf.where(kept, tf.cast(average, tf.float32), moving))
         right = tf.cast(tf.argmax(logits, -1) == tf.argmax(y, -1), tf.float32)
         return tf.reduce_sum(losses, axis=1), tf.reduce_sum(weights * right, axis=1)
 
@@ -248,31 +248,26 @@ class StackedNetwork(tf.Module):
             v.assign(tf.where(on, new_v, v))
         self.iterations.assign(tf.where(active, self.iterations + 1, self.iterations))
 
-    def epoch_batches(self, m: int, epoch):
-        """Each member's mini-batches of epoch `epoch`: example indices and weights, both of
-        shape (steps, K, largest batch size); a member whose epoch is over has weights 0."""
-        steps = max(epoch_steps(m, b) for b in self.batch_sizes)
-        largest = max(self.batch_sizes)
-        indices, weights = [], []
-        for member in self.members:
-            b, pad = member.batch_size, steps * member.batch_size - m
-            order = tf.cast(epoch_order(m, member.seed, epoch), tf.int32)
-            index = tf.reshape(tf.concat([order, tf.zeros(pad, tf.int32)], 0), (steps, b))
-            weight = tf.reshape(tf.concat([tf.ones(m), tf.zeros(pad)], 0), (steps, b))
-            indices.append(tf.pad(index, [[0, 0], [0, largest - b]]))
-            weights.append(tf.pad(weight, [[0, 0], [0, largest - b]]))
-        return tf.stack(indices, axis=1), tf.stack(weights, axis=1)
+    def epoch_batches(self, m: int, epoch: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """The members' mini-batches of epoch `epoch` in lockstep (batches.lockstep_batches),
+        padded to the largest this stack has trained on, so that later groups reuse its
+        compiled epoch (the padding is never run)."""
+        indices, weights, steps = lockstep_batches(
+            m, [(member.batch_size, member.seed) for member in self.members], epoch,
+            at_least=self._padded)
+        self._padded = indices.shape[0], indices.shape[2]
+        return indices, weights, steps
 
     def train_epoch(self, x, y, epoch) -> tuple[tf.Tensor, tf.Tensor]:
-        """One epoch of every member still training (epoch: an int64 tensor, from 0); returns
-        each member's mean cost and accuracy over its examples."""
-        indices, weights = self._epoch_batches(int(x.shape[0]), epoch)
-        return self._train_batches(x, y, indices, weights)
+        """One epoch of every member still training (epoch: from 0); returns each member's
+        mean cost and accuracy over its examples."""
+        indices, weights, steps = self.epoch_batches(int(x.shape[0]), int(epoch))
+        return self._train_batches(x, y, indices, weights, tf.constant(steps, tf.int32))
 
-    def _train_on_batches(self, x, y, indices, weights):
+    def _train_on_batches(self, x, y, indices, weights, steps):
         k = len(self.members)
         loss, right, count = tf.zeros(k), tf.zeros(k), tf.zeros(k)
-        for step in tf.range(tf.shape(indices)[0]):
+        for step in tf.range(steps):
             active = (tf.reduce_max(weights[step], axis=1) > 0) & ~self.stopped
             w = weights[step] * tf.cast(active, tf.float32)[:, None]
             batch_loss, batch_right = self._train_step(
@@ -292,25 +287,73 @@ class StackedNetwork(tf.Module):
         """Member k updates no more (a pruned trial): weights, moments and statistics kept."""
         self.stopped.scatter_nd_update([[k]], [True])
 
-    def member_weights(self, k: int) -> list[np.ndarray]:
-        """Member k's weights without the padding, in the order of its Keras network's
-        `get_weights()` (per hidden layer: kernel, then bias or gamma, beta, moving_mean,
-        moving_variance; then the softmax layer's kernel and bias)."""
-        member, weights, previous = self.members[k], [], self.input_dim
+    def _member_slices(self, k: int) -> list[tuple[tf.Variable, tuple]]:
+        """Where member k's weights are in the stack, without the padding: a (stacked variable,
+        index) pair per weight of its Keras network, in the order of its `weights` (per hidden
+        layer: kernel, then bias or gamma, beta, moving_mean, moving_variance; then the softmax
+        layer's kernel and bias)."""
+        member, found, previous = self.members[k], [], self.input_dim
         for layer, n in enumerate(member.hidden_units):
-            weights.append(self.kernels[layer][k, :previous, :n])
-            if member.batch_norm:
-                weights += [stacked[layer][k, :n] for stacked in (
-                    self.gammas, self.betas, self.moving_means, self.moving_variances)]
-            else:
-                weights.append(self.biases[layer][k, :n])
+            found.append((self.kernels[layer], (k, slice(0, previous), slice(0, n))))
+            kept = ((self.gammas, self.betas, self.moving_means, self.moving_variances)
+                    if member.batch_norm else (self.biases,))
+            found += [(stacked[layer], (k, slice(0, n))) for stacked in kept]
             previous = n
-        weights += [self.output_kernel[k, :previous], self.output_bias[k]]
-        return [w.numpy() for w in weights]
+        return found + [(self.output_kernel, (k, slice(0, previous))), (self.output_bias, (k,))]
+
+    def member_weights(self, k: int) -> list[np.ndarray]:
+        """Member k's weights without the padding, as its Keras network's `get_weights()`."""
+        return [variable[index].numpy() for variable, index in self._member_slices(k)]
+
+    def _moments(self, variable: tf.Variable) -> tuple[tf.Variable, tf.Variable]:
+        """A trainable stacked variable's moments: Adam's m and v, or SGD's velocity and 0."""
+        i = next(i for i, v in enumerate(self.trainable) if v is variable)
+        return self.moment_1[i], self.moment_2[i]
 
     def member_model(self, k: int) -> keras.Model:
         """Member k taken out of the stack: its course network (`Member.build`) with its
-        weights and batch norm's moving averages, without the padding."""
-        model = self.members[k].build(self.input_dim, self.num_classes)
-        model.set_weights(self.member_weights(k))
+        weights and batch norm's moving averages, compiled with its optimizer
+        (make_optimizer) holding the member's state: step count and moments, as a
+        network trained alone keeps them (its weights file holds them too)."""
+        member = self.members[k]
+        model = member.build(self.input_dim, self.num_classes)
+        model.compile(optimizer=make_optimizer(member.optimizer, member.learning_rate,
+                                               member.beta))
+        model.optimizer.build(model.trainable_variables)
+        self.copy_member_to(k, model)
         return model
+
+    def copy_member_to(self, k: int, model: keras.Model, weights: list | None = None) -> None:
+        """Write member k into a compiled network of its architecture whose optimizer (of
+        the member's kind) is built: its weights (or `weights`, in the order of
+        get_weights), its optimizer's step count and moments."""
+        model.set_weights(self.member_weights(k) if weights is None else weights)
+        optimizer = model.optimizer
+        optimizer.iterations.assign(self.iterations[k])
+        for weight, (variable, index) in zip(model.weights, self._member_slices(k)):
+            if weight.trainable:
+                for slot, moment in zip(optimizer_slots(optimizer, weight),
+                                        self._moments(variable)):
+                    slot.assign(moment[index])
+
+    def load_member(self, k: int, model: keras.Model) -> None:
+        """Put a trained network of member k's architecture into slice k: its weights, moving
+        averages and, from its built optimizer (the member's kind), step count and moments.
+        The member keeps its own alpha and beta (a PBT copy takes its parent's weights and
+        optimizer state, not its parent's hyperparameters)."""
+        slices = self._member_slices(k)
+        shapes = [tuple(w.shape) for w in model.weights]
+        expected = [tuple(variable[index].shape) for variable, index in slices]
+        if shapes != expected:
+            raise ValueError(f"model: member {k} has weights of shapes {expected}; the model's "
+                             f"are {shapes}")
+        optimizer = model.optimizer
+        if optimizer is None or not optimizer.built:
+            raise ValueError("model: its optimizer must be built, with the state to carry over")
+        for weight, (variable, index) in zip(model.weights, slices):
+            variable[index].assign(weight)
+            if weight.trainable:
+                slots = optimizer_slots(optimizer, weight)
+                for moment, slot in itertools.zip_longest(self._moments(variable), slots):
+                    moment[index].assign(tf.zeros(moment[index].shape) if slot is None else slot)
+        self.iterations.scatter_nd_update([[k]], [int(optimizer.iterations)])

@@ -15,7 +15,7 @@ caller records it). Ctrl-C is honoured between epochs, as in `train`.
 
 `MemberView` stands in for member k's Keras model where the callbacks of a
 trial look at one (its `stop_training`, its weights, where to save them): the
-member's Keras network itself is built only when it is saved.
+member's Keras network is filled from the stack only when it is saved.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ EpochHook = Callable[[int, int, dict[str, float]], bool | None]
 
 
 def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
-                   on_epoch_end: EpochHook | None = None) -> None:
-    """Train the members of `stack` together on `data` (rows of pixels, one-hot labels) for
-    `epochs` epochs."""
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1; got {epochs}")
+                   initial_epoch: int = 0, on_epoch_end: EpochHook | None = None) -> None:
+    """Train the members of `stack` together on `data` (rows of pixels, one-hot labels) up to
+    epoch `epochs`, from epoch `initial_epoch` + 1 (as `train`: a member continued from a
+    network trained that far, with that epoch's order of the examples)."""
+    if not 0 <= initial_epoch < epochs:
+        raise ValueError(f"epochs must be above initial_epoch ({initial_epoch}) and at least 1; "
+                         f"got {epochs}")
     if (data.input_dim, data.num_classes) != (stack.input_dim, stack.num_classes):
         raise ValueError(f"data has {data.input_dim} inputs and {data.num_classes} classes; the "
                          f"stack was built for {stack.input_dim} and {stack.num_classes}")
@@ -47,8 +49,8 @@ def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
     x_val, y_val = tf.constant(data.x_val, tf.float32), tf.constant(data.y_val, tf.float32)
     training = list(range(len(stack.members)))
     with stopping.deferred():  # a stop is taken between epochs
-        for epoch in range(epochs):
-            loss, accuracy = stack.train_epoch(x, y, tf.constant(epoch, tf.int64))
+        for epoch in range(initial_epoch, epochs):
+            loss, accuracy = stack.train_epoch(x, y, epoch)
             val_loss, val_accuracy = stack.evaluate(x_val, y_val)
             columns = {"loss": loss, "accuracy": accuracy, "val_loss": val_loss,
                        "val_accuracy": val_accuracy, "learning_rate": stack.learning_rate}
@@ -66,28 +68,33 @@ def train_together(stack: StackedNetwork, data: Dataset, epochs: int, *,
 
 class MemberView:
     """Member k of a stack as a trial's callbacks see its model: `stop_training`, and
-    `get_weights` / `set_weights` / `save_weights` / `get_build_config` of its Keras network
-    (`Member.build`), which is built the first time it is needed."""
+    `get_weights` / `set_weights` / `save_weights` / `get_build_config` of its Keras network.
 
-    def __init__(self, stack: StackedNetwork, k: int):
-        self.stack, self.k = stack, k
+    The network is `vessel()`, a compiled network of the member's architecture (the
+    search's own, kept from trial to trial: building one costs more than an epoch),
+    filled from the stack when it is saved; weights given to `set_weights` (a best
+    epoch's) are kept here until then. A view is good until its stack is reset.
+    """
+
+    def __init__(self, stack: StackedNetwork, k: int, vessel: Callable[[], keras.Model]):
+        self.stack, self.k, self.vessel = stack, k, vessel
         self.stop_training = False
-        self._model: keras.Model | None = None
+        self._weights: list[np.ndarray] | None = None
+        self._build_config: dict | None = None
 
     def get_weights(self) -> list[np.ndarray]:
-        return self.stack.member_weights(self.k)
-
-    def keras_model(self) -> keras.Model:
-        """The member's course network, with the member's weights when first built."""
-        if self._model is None:
-            self._model = self.stack.member_model(self.k)
-        return self._model
+        return self.stack.member_weights(self.k) if self._weights is None else self._weights
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
-        self.keras_model().set_weights(weights)
+        self._weights = [np.asarray(w) for w in weights]
 
     def save_weights(self, path: str) -> None:
-        self.keras_model().save_weights(path)
+        model = self.vessel()
+        self.stack.copy_member_to(self.k, model, self._weights)
+        model.save_weights(path)
+        self._build_config = model.get_build_config()
 
     def get_build_config(self) -> dict:
-        return self.keras_model().get_build_config()
+        if self._build_config is None:
+            self._build_config = self.vessel().get_build_config()
+        return self._build_config

@@ -13,6 +13,10 @@ in groups of up to K trials:
 2. the hypermodel trains them together, each trial with the callbacks it would
    have alone: its epoch reports (with `prune="median"` the oracle's answer
    after each epoch can stop that member), TensorBoard, its best epoch's weights;
+   each from the model the tuner says it continues from (`starting_model`: a
+   PBT member from its parent's last weights and optimizer state), over the
+   epochs the tuner gives it (`fit_arguments`: trials of other epochs, PBT
+   members of another generation, train in another stack);
 3. each trial then ends as a trial trained alone (EpochTuner.run_trial): its
    result sent to the oracle, its checkpoint, diverged or failed recorded, its
    line printed, the oracle's end_trial. Each is charged its share of the
@@ -26,6 +30,7 @@ false: the course network with RMSprop) train alone, one after another.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from dataclasses import dataclass
@@ -94,14 +99,20 @@ def next_group(tuner) -> tuple[list, bool]:
 
 
 def run_group(tuner, trials: list, *fit_args, **fit_kwargs) -> None:
-    """Train `trials` together (the ones the hypermodel can stack), then end each one."""
-    stacked = [t for t in trials if tuner.hypermodel.trains_together(t.hyperparameters)]
-    if len(stacked) < 2:
-        stacked = []  # a stack of one is a trial alone
-    for trial in stacked:
+    """Train `trials` together (the ones the hypermodel can stack, in stacks of the same
+    epochs), then end each one."""
+    stacks: dict[tuple, list] = {}
+    for trial in trials:
+        if tuner.hypermodel.trains_together(trial.hyperparameters):
+            arguments = tuner.fit_arguments(trial, fit_kwargs)  # (PBT: a generation's epochs)
+            key = (arguments.get("epochs"), arguments.get("initial_epoch", 0))
+            stacks.setdefault(key, []).append(trial)
+    stacked = [t for stack in stacks.values() if len(stack) > 1 for t in stack]
+    for trial in stacked:  # (a stack of one is a trial alone)
         tuner.on_trial_begin(trial)
-    if stacked:
-        train_group(tuner, stacked, *fit_args, **fit_kwargs)
+    for stack in stacks.values():
+        if len(stack) > 1:
+            train_group(tuner, stack, *fit_args, **fit_kwargs)
     for trial in trials:
         if trial not in stacked:
             tuner.on_trial_begin(trial)
@@ -120,10 +131,17 @@ def train_group(tuner, trials: list, *fit_args, **fit_kwargs) -> None:
         bests.append(best)
         callbacks.append(tuner.execution_callbacks(fit_kwargs.get("callbacks") or [], trial, 0,
                                                    best))
-    kwargs = {name: value for name, value in fit_kwargs.items() if name != "callbacks"}
+    kwargs = {name: value for name, value in tuner.fit_arguments(trials[0], fit_kwargs).items()
+              if name != "callbacks"}
+    if tuner.log is not None:  # (the group's lines come when it ends)
+        first, last = kwargs.get("initial_epoch", 0) + 1, kwargs.get("epochs")
+        tuner.log(f"training {len(trials)} trials together as one stacked network, epochs "
+                  f"{first} to {last}")
     try:
+        starts = [functools.partial(tuner.starting_model, trial) for trial in trials]
         results = tuner.hypermodel.fit_together(
-            [t.hyperparameters for t in trials], *fit_args, callbacks=callbacks, **kwargs)
+            [t.hyperparameters for t in trials], *fit_args, callbacks=callbacks, starts=starts,
+            **kwargs)
     except Exception as error:
         if stopping.requested():
             raise KeyboardInterrupt from error

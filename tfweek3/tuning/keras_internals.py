@@ -12,6 +12,12 @@ of the 12 ms a search spends writing a trial's checkpoint of the course network
 `keep_saving_skipsets` keeps each set under the name Keras looks for.
 `tests/test_keras_internals.py` checks the names below against the installed
 Keras and fails, naming this module, when a release no longer needs it.
+
+One more lives where it is used, in the training floor (which imports nothing
+from here): `training/optimizers.optimizer_slots` finds an optimizer's state for
+a variable (Adam's momentum and velocity, SGD's momentum) by the names Keras
+gives those variables, since Keras has no public way to ask for them; a member
+of a stacked network moves its optimizer state in and out of Keras's with it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ PRIVATE_NAMES = {
         "builds the skip set of a kind of object (Keras's own function, so the sets are its own)",
     "keras.src.backend.common.global_state.get_global_attribute / set_global_attribute":
         "where Keras looks for a kept skip set, as saving_attr_skiplist_<type>",
+    "optimizer slot names <variable path with _>_momentum / _velocity":
+        "how training/optimizers.optimizer_slots finds Adam's and SGD's state for a variable",
 }
 SKIPSET_KINDS = ("Operation", "Layer", "Functional", "Sequential", "Metric", "Optimizer", "Loss")
 

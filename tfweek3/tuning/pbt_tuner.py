@@ -181,6 +181,15 @@ class PopulationBasedTraining(EpochTuner):
         if not isinstance(own_rate, dict):
             optimizer.learning_rate = own_rate
 
+    def starting_model(self, trial) -> keras.Model | None:
+        """A member trained together starts from its parent's model, as start_from leaves it
+        (a network the hypermodel may keep for the next trial: copy it before asking again)."""
+        if not trial.hyperparameters.values.get(PARENT):
+            return None
+        model = models.build(self, trial.hyperparameters, for_trial=True)
+        self.start_from(trial, model)
+        return model
+
     def log_dir(self, trial) -> str:
         """One TensorBoard run per member: its whole life, copies included."""
         return storage.join(self.directory, "tensorboard", self.project_name,

@@ -275,6 +275,10 @@ class EpochTuner(kt.Tuner):
     def start_from(self, trial, model: keras.Model) -> None:
         """Called with the trial's freshly built model before it trains (PBT loads its parent)."""
 
+    def starting_model(self, trial) -> keras.Model | None:
+        """The model a trial trained together continues from (None: its initial weights)."""
+        return None
+
     def fit_arguments(self, trial, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments of the trial's fit (PBT sets its epochs)."""
         return kwargs
