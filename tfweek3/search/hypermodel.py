@@ -228,9 +228,7 @@ class CourseHyperModel(kt.HyperModel):
         once), or a new one as deep and wide as the search space's largest network."""
         key = (len(members), data.input_dim, data.num_classes)
         stack = self.stacks.get(key)
-        fits = stack is not None and all(len(m.hidden_units) <= stack.depth
-                                         and max(m.hidden_units) <= stack.width for m in members)
-        if fits:
+        if stack is not None and stack.fits(members):
             self.stacks.move_to_end(key)
             stack.reset(members)
             return stack

@@ -72,10 +72,10 @@ def optimizer_slots(optimizer: keras.optimizers.Optimizer,
     kind = type(optimizer).__name__
     if kind not in SLOTS:
         raise ValueError(f"optimizer: {kind} has no known slots; one of {sorted(SLOTS)}")
-    names = {v.path.rsplit("/", 1)[-1]: v for v in optimizer.variables}
-    stem = variable.path.replace("/", "_")
     if kind == "SGD" and not optimizer.momentum:
         return []
+    names = {v.path.rsplit("/", 1)[-1]: v for v in optimizer.variables}
+    stem = variable.path.replace("/", "_")
     missing = [slot for slot in SLOTS[kind] if f"{stem}_{slot}" not in names]
     if missing:
         raise ValueError(f"optimizer: no {', '.join(missing)} for {variable.path} (is it built "

@@ -120,14 +120,12 @@ class StackedNetwork(tf.Module):
         it): their initial weights and hyperparameters, zero moments and steps. The compiled
         epoch is kept (one compilation per shape of the epoch's mini-batches): a search
         trains group after group in one stack."""
-        k, depth, width = len(self.learning_rate.numpy()), self.depth, self.width
-        if len(members) != k or any(len(m.hidden_units) > depth or max(m.hidden_units) > width
-                                    for m in members):
+        k, depth, width = self.learning_rate.shape[0], self.depth, self.width
+        if not self.fits(members):
             raise ValueError(f"members: a stack of {k} members, {depth} layers deep and "
                              f"{width} units wide, cannot take {len(members)} of "
                              f"{sorted({m.hidden_units for m in members})}")
         self.members = tuple(members)
-        self.batch_sizes = [m.batch_size for m in self.members]
         units = np.zeros((depth, k, width), np.float32)
         for i, member in enumerate(self.members):
             for layer, n in enumerate(member.hidden_units):
@@ -149,6 +147,11 @@ class StackedNetwork(tf.Module):
             variable.assign(tf.zeros_like(variable))
         for variable in (*self.gammas, *self.moving_variances):
             variable.assign(tf.ones_like(variable))
+
+    def fits(self, members: Sequence[Member]) -> bool:
+        """Whether `reset` can take `members`: as many as the stack holds, none deeper or wider."""
+        return len(members) == self.learning_rate.shape[0] and all(
+            len(m.hidden_units) <= self.depth and max(m.hidden_units) <= self.width for m in members)
 
     def _initial_kernels(self) -> tuple[list[np.ndarray], np.ndarray]:
         """The initial kernels each member's own `build_network(seed=...)` draws, padded."""
@@ -290,8 +293,7 @@ class StackedNetwork(tf.Module):
     def _member_slices(self, k: int) -> list[tuple[tf.Variable, tuple]]:
         """Where member k's weights are in the stack, without the padding: a (stacked variable,
         index) pair per weight of its Keras network, in the order of its `weights` (per hidden
-        layer: kernel, then bias or gamma, beta, moving_mean, moving_variance; then the softmax
-        layer's kernel and bias)."""
+        layer: kernel, bias or gamma, beta, moving_mean, moving_variance; then the softmax's)."""
         member, found, previous = self.members[k], [], self.input_dim
         for layer, n in enumerate(member.hidden_units):
             found.append((self.kernels[layer], (k, slice(0, previous), slice(0, n))))
@@ -312,9 +314,8 @@ class StackedNetwork(tf.Module):
 
     def member_model(self, k: int) -> keras.Model:
         """Member k taken out of the stack: its course network (`Member.build`) with its
-        weights and batch norm's moving averages, compiled with its optimizer
-        (make_optimizer) holding the member's state: step count and moments, as a
-        network trained alone keeps them (its weights file holds them too)."""
+        weights and moving averages, compiled with its optimizer (make_optimizer) holding its
+        step count and moments, as a network trained alone keeps them (and its weights file)."""
         member = self.members[k]
         model = member.build(self.input_dim, self.num_classes)
         model.compile(optimizer=make_optimizer(member.optimizer, member.learning_rate,

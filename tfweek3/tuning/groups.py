@@ -101,18 +101,18 @@ def next_group(tuner) -> tuple[list, bool]:
 def run_group(tuner, trials: list, *fit_args, **fit_kwargs) -> None:
     """Train `trials` together (the ones the hypermodel can stack, in stacks of the same
     epochs), then end each one."""
-    stacks: dict[tuple, list] = {}
+    stacks: dict[tuple, list] = {}  # (epochs, initial_epoch) -> [fit's arguments, trials]
     for trial in trials:
         if tuner.hypermodel.trains_together(trial.hyperparameters):
             arguments = tuner.fit_arguments(trial, fit_kwargs)  # (PBT: a generation's epochs)
             key = (arguments.get("epochs"), arguments.get("initial_epoch", 0))
-            stacks.setdefault(key, []).append(trial)
-    stacked = [t for stack in stacks.values() if len(stack) > 1 for t in stack]
+            stacks.setdefault(key, [arguments, []])[1].append(trial)
+    stacked = [t for _, stack in stacks.values() if len(stack) > 1 for t in stack]
     for trial in stacked:  # (a stack of one is a trial alone)
         tuner.on_trial_begin(trial)
-    for stack in stacks.values():
+    for arguments, stack in stacks.values():
         if len(stack) > 1:
-            train_group(tuner, stack, *fit_args, **fit_kwargs)
+            train_group(tuner, stack, *fit_args, **arguments)
     for trial in trials:
         if trial not in stacked:
             tuner.on_trial_begin(trial)
@@ -120,8 +120,9 @@ def run_group(tuner, trials: list, *fit_args, **fit_kwargs) -> None:
 
 
 def train_group(tuner, trials: list, *fit_args, **fit_kwargs) -> None:
-    """Train the group with the hypermodel's fit_together; keep each trial's outcome for its
-    run_trial (EpochTuner.run_trial looks in tuner.trained)."""
+    """Train the group with the hypermodel's fit_together (fit_kwargs: the group's, from
+    tuner.fit_arguments); keep each trial's outcome for its run_trial (EpochTuner.run_trial
+    looks in tuner.trained)."""
     stopping.check()
     start = time.monotonic()
     runs, bests, callbacks = [], [], []
@@ -131,8 +132,7 @@ def train_group(tuner, trials: list, *fit_args, **fit_kwargs) -> None:
         bests.append(best)
         callbacks.append(tuner.execution_callbacks(fit_kwargs.get("callbacks") or [], trial, 0,
                                                    best))
-    kwargs = {name: value for name, value in tuner.fit_arguments(trials[0], fit_kwargs).items()
-              if name != "callbacks"}
+    kwargs = {name: value for name, value in fit_kwargs.items() if name != "callbacks"}
     if tuner.log is not None:  # (the group's lines come when it ends)
         first, last = kwargs.get("initial_epoch", 0) + 1, kwargs.get("epochs")
         tuner.log(f"training {len(trials)} trials together as one stacked network, epochs "
